@@ -1,0 +1,47 @@
+// Command berth is a daemonless, rootless container engine, command-line
+// compatible with podman.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/berth-containers/berth/rootless"
+)
+
+// Exit codes as podman uses them.
+const (
+	exitEngine = 125
+)
+
+// exitError carries a specific exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == rootless.PauseCommand {
+		rootless.RunPause()
+	}
+	root := newRootCommand()
+	err := root.Execute()
+	if rt != nil {
+		rt.Shutdown()
+	}
+	if err != nil {
+		var ee *exitError
+		code := exitEngine
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		if err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+		}
+		os.Exit(code)
+	}
+}

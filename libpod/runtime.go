@@ -1,0 +1,148 @@
+// Package libpod is berth's engine. A Runtime is opened once per invocation;
+// storage is opened lazily so that commands which do not need it stay fast.
+package libpod
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/berth-containers/berth/pkg/config"
+	"github.com/berth-containers/berth/pkg/image"
+	"github.com/berth-containers/berth/rootless"
+	"go.podman.io/storage"
+	"go.podman.io/storage/types"
+)
+
+// Runtime is the engine state of one invocation.
+type Runtime struct {
+	opts  config.Options
+	store storage.Store
+	// DriverReason says why the storage driver in use was chosen.
+	DriverReason string
+	images       *image.Runtime
+}
+
+// New prepares a Runtime without opening anything.
+func New(opts config.Options) *Runtime {
+	return &Runtime{opts: opts}
+}
+
+// Options returns the global options the runtime was created with.
+func (r *Runtime) Options() config.Options { return r.opts }
+
+// Store opens containers storage on first use.
+func (r *Runtime) Store() (storage.Store, error) {
+	if r.store != nil {
+		return r.store, nil
+	}
+	so, err := types.DefaultStoreOptions()
+	if err != nil {
+		return nil, fmt.Errorf("reading storage configuration: %w", err)
+	}
+	if r.opts.Root != "" {
+		so.GraphRoot = r.opts.Root
+	}
+	if r.opts.RunRoot != "" {
+		so.RunRoot = r.opts.RunRoot
+	}
+	if len(r.opts.StorageOpts) > 0 {
+		so.GraphDriverOptions = append(so.GraphDriverOptions, r.opts.StorageOpts...)
+	}
+	switch {
+	case r.opts.StorageDriver != "":
+		so.GraphDriverName = r.opts.StorageDriver
+		r.DriverReason = "chosen with --storage-driver"
+		r.store, err = storage.GetStore(so)
+	case so.GraphDriverName != "":
+		r.DriverReason = "configured in storage.conf"
+		r.store, err = storage.GetStore(so)
+	default:
+		r.store, err = r.openWithFallback(so)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening storage at %s: %w", so.GraphRoot, err)
+	}
+	return r.store, nil
+}
+
+// openWithFallback tries native overlay, then fuse-overlayfs, then vfs. A
+// graph root that already holds layers of one driver keeps using it.
+func (r *Runtime) openWithFallback(so types.StoreOptions) (storage.Store, error) {
+	for _, d := range []string{"overlay", "vfs"} {
+		if st, err := os.Stat(so.GraphRoot + "/" + d + "-layers"); err == nil && st.IsDir() {
+			so.GraphDriverName = d
+			r.DriverReason = "the store at " + so.GraphRoot + " already uses it"
+			if d == "overlay" && hasMountProgram(so.GraphRoot) {
+				so.GraphDriverOptions = append(so.GraphDriverOptions, "overlay.mount_program="+fuseOverlayfs())
+			}
+			return storage.GetStore(so)
+		}
+	}
+	var errs []string
+	so.GraphDriverName = "overlay"
+	st, err := storage.GetStore(so)
+	if err == nil {
+		if rootless.IsRootless() {
+			r.DriverReason = "native overlay works in the user namespace (kernel >= 5.11)"
+		} else {
+			r.DriverReason = "native overlay is supported by the kernel"
+		}
+		return st, nil
+	}
+	errs = append(errs, "overlay: "+err.Error())
+	if prog := fuseOverlayfs(); prog != "" {
+		fo := so
+		fo.GraphDriverOptions = append(append([]string{}, so.GraphDriverOptions...), "overlay.mount_program="+prog)
+		if st, err := storage.GetStore(fo); err == nil {
+			r.DriverReason = "native overlay failed (" + errs[0] + "); using fuse-overlayfs"
+			_ = os.WriteFile(so.GraphRoot+"/overlay/.berth-mount-program", []byte(prog), 0o644)
+			return st, nil
+		} else {
+			errs = append(errs, "fuse-overlayfs: "+err.Error())
+		}
+	}
+	so.GraphDriverName = "vfs"
+	st, err = storage.GetStore(so)
+	if err != nil {
+		errs = append(errs, "vfs: "+err.Error())
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	r.DriverReason = "overlay unavailable (" + strings.Join(errs, "; ") + "); using vfs"
+	return st, nil
+}
+
+func hasMountProgram(graphRoot string) bool {
+	_, err := os.Stat(graphRoot + "/overlay/.berth-mount-program")
+	return err == nil
+}
+
+func fuseOverlayfs() string {
+	p, err := exec.LookPath("fuse-overlayfs")
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// Images returns the image service, opening storage if needed.
+func (r *Runtime) Images() (*image.Runtime, error) {
+	if r.images != nil {
+		return r.images, nil
+	}
+	st, err := r.Store()
+	if err != nil {
+		return nil, err
+	}
+	r.images = image.NewRuntime(st, r.opts.SystemContext())
+	return r.images, nil
+}
+
+// Shutdown releases storage; force unmounts layers still mounted by us.
+func (r *Runtime) Shutdown() {
+	if r.store != nil {
+		_, _ = r.store.Shutdown(false)
+	}
+}

@@ -1,0 +1,28 @@
+// Package config gathers the settings of one berth invocation: global flags
+// on top of the ecosystem's configuration files (storage.conf,
+// registries.conf, policy.json, auth.json).
+package config
+
+import (
+	"go.podman.io/image/v5/types"
+)
+
+// Options are the global, podman-compatible flags.
+type Options struct {
+	Root           string
+	RunRoot        string
+	StorageDriver  string
+	StorageOpts    []string
+	Runtime        string
+	LogLevel       string
+	RegistriesConf string // --registries-conf, a test hook as in podman
+}
+
+// SystemContext returns the containers/image context for this invocation.
+func (o *Options) SystemContext() *types.SystemContext {
+	sys := &types.SystemContext{}
+	if o.RegistriesConf != "" {
+		sys.SystemRegistriesConfPath = o.RegistriesConf
+	}
+	return sys
+}

@@ -1,0 +1,142 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/storage"
+)
+
+// ErrNotFound is returned (wrapped) when no local image matches a name.
+var ErrNotFound = errors.New("image not known")
+
+// NormalizeName turns user input into the name berth stores: a short name
+// without a registry goes to localhost/ (as podman does for tag, import and
+// build), and a missing tag becomes :latest.
+func NormalizeName(name string) (reference.Named, error) {
+	if strings.HasPrefix(name, "sha256:") || strings.ContainsAny(name, " \t") {
+		return nil, fmt.Errorf("invalid image name %q", name)
+	}
+	ref, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return nil, fmt.Errorf("parsing image name %q: %w", name, err)
+	}
+	if !hasRegistry(name) {
+		ref, err = reference.ParseNormalizedNamed("localhost/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("parsing image name %q: %w", name, err)
+		}
+	}
+	return reference.TagNameOnly(ref), nil
+}
+
+// hasRegistry reports whether the first path component of name is a host.
+func hasRegistry(name string) bool {
+	i := strings.IndexRune(name, '/')
+	if i < 0 {
+		return false
+	}
+	host := name[:i]
+	return strings.ContainsAny(host, ".:") || host == "localhost"
+}
+
+// Lookup finds a local image by full or partial ID, full name, or short name.
+func (r *Runtime) Lookup(name string) (*storage.Image, error) {
+	name = strings.TrimPrefix(name, "containers-storage:")
+	id := strings.TrimPrefix(name, "sha256:")
+	if isHexPrefix(id) {
+		if img, err := r.store.Image(id); err == nil {
+			return img, nil
+		}
+	}
+	ref, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
+	}
+	candidates := []string{}
+	if hasRegistry(name) {
+		candidates = append(candidates, reference.TagNameOnly(ref).String())
+	} else {
+		if local, err := NormalizeName(name); err == nil {
+			candidates = append(candidates, local.String())
+		}
+		candidates = append(candidates, reference.TagNameOnly(ref).String())
+	}
+	for _, c := range candidates {
+		if img, err := r.store.Image(c); err == nil {
+			return img, nil
+		}
+	}
+	if digested, ok := ref.(reference.Digested); ok {
+		if img := r.byDigest(ref, digested); img != nil {
+			return img, nil
+		}
+	}
+	if !hasRegistry(name) {
+		if img, err := r.byShortName(name); err != nil || img != nil {
+			return img, err
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
+}
+
+func (r *Runtime) byDigest(ref reference.Named, d reference.Digested) *storage.Image {
+	imgs, err := r.store.ImagesByDigest(d.Digest())
+	if err != nil {
+		return nil
+	}
+	for i := range imgs {
+		for _, n := range imgs[i].Names {
+			if named, err := reference.ParseNormalizedNamed(n); err == nil && named.Name() == ref.Name() {
+				return imgs[i]
+			}
+		}
+	}
+	return nil
+}
+
+// byShortName matches "busybox" or "library/busybox:1" against the ends of
+// stored repository names, as podman does for local lookups.
+func (r *Runtime) byShortName(name string) (*storage.Image, error) {
+	short, err := reference.ParseNamed("x/" + name)
+	if err != nil {
+		return nil, nil
+	}
+	short = reference.TagNameOnly(short)
+	path := strings.TrimPrefix(short.Name(), "x/")
+	tagged, _ := short.(reference.Tagged)
+	imgs, err := r.store.Images()
+	if err != nil {
+		return nil, fmt.Errorf("listing images: %w", err)
+	}
+	for i := range imgs {
+		for _, n := range imgs[i].Names {
+			named, err := reference.ParseNormalizedNamed(n)
+			if err != nil {
+				continue
+			}
+			t, ok := named.(reference.Tagged)
+			if !ok || tagged == nil || t.Tag() != tagged.Tag() {
+				continue
+			}
+			if strings.HasSuffix(named.Name(), "/"+path) {
+				return &imgs[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+func isHexPrefix(s string) bool {
+	if len(s) < 3 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,93 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/docker"
+	"go.podman.io/image/v5/docker/reference"
+	is "go.podman.io/image/v5/storage"
+	"go.podman.io/image/v5/transports/alltransports"
+	"go.podman.io/image/v5/types"
+)
+
+// PushOptions add destination choices to CopyOptions.
+type PushOptions struct {
+	CopyOptions
+	// Format is the manifest type: "oci", "v2s2" or "" to keep the image's.
+	Format string
+}
+
+// Push copies a local image to dest (a registry reference or transport:path);
+// an empty dest pushes to the registry in the image's own name.
+func (r *Runtime) Push(ctx context.Context, name, dest string, opts PushOptions) error {
+	img, err := r.Lookup(name)
+	if err != nil {
+		return err
+	}
+	if dest == "" {
+		dest = name
+	}
+	destRef, err := parseDestination(dest)
+	if err != nil {
+		return err
+	}
+	src, err := is.Transport.NewStoreReference(r.store, nil, img.ID)
+	if err != nil {
+		return fmt.Errorf("referencing image %s: %w", img.ID, err)
+	}
+	sys, err := opts.systemContext(r.sys)
+	if err != nil {
+		return err
+	}
+	pc, err := PolicyContext(sys)
+	if err != nil {
+		return err
+	}
+	defer pc.Destroy()
+	co := &copy.Options{
+		ReportWriter:     opts.Progress,
+		SourceCtx:        sys,
+		DestinationCtx:   sys,
+		RemoveSignatures: opts.RemoveSignatures,
+	}
+	switch opts.Format {
+	case "":
+	case "oci":
+		co.ForceManifestMIMEType = "application/vnd.oci.image.manifest.v1+json"
+	case "v2s2", "docker":
+		co.ForceManifestMIMEType = "application/vnd.docker.distribution.manifest.v2+json"
+	default:
+		return fmt.Errorf("unsupported manifest format %q: use oci or v2s2", opts.Format)
+	}
+	if _, err := copy.Image(ctx, pc, destRef, src, co); err != nil {
+		return fmt.Errorf("pushing %s to %s: %w", name, dest, err)
+	}
+	return nil
+}
+
+func parseDestination(dest string) (types.ImageReference, error) {
+	transport, ok, err := splitTransport(dest)
+	if err != nil {
+		return nil, err
+	}
+	if ok && transport != "docker" {
+		ref, err := alltransports.ParseImageName(dest)
+		if err != nil {
+			return nil, fmt.Errorf("parsing destination %q: %w", dest, err)
+		}
+		return ref, nil
+	}
+	dest = strings.TrimPrefix(strings.TrimPrefix(dest, "docker:"), "//")
+	named, err := reference.ParseNormalizedNamed(dest)
+	if err != nil {
+		return nil, fmt.Errorf("parsing destination %q: %w", dest, err)
+	}
+	ref, err := docker.NewReference(reference.TagNameOnly(named))
+	if err != nil {
+		return nil, fmt.Errorf("parsing destination %q: %w", dest, err)
+	}
+	return ref, nil
+}

@@ -1,0 +1,126 @@
+// Package rootless puts a non-root berth into the user and mount namespace
+// held by the per-user pause process, creating that process when needed.
+//
+// Joining happens in a C constructor (join.c) before the Go runtime starts
+// threads. When there is no pause process yet, Enter creates one, maps the
+// user's subordinate ID ranges into it with newuidmap/newgidmap and then
+// re-executes berth in place: the same pid, fds, cwd and signal disposition,
+// so exit codes, signals and LISTEN_FDS pass through untouched.
+package rootless
+
+/*
+const char *berth_join_error(void);
+long berth_joined_pid(void);
+unsigned berth_joined_uid(void);
+unsigned berth_joined_gid(void);
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+const reexecEnv = "_BERTH_REEXEC"
+
+// init publishes the join done by join.c in the environment, where
+// go.podman.io/storage and containers/image look for it (and where the
+// processes berth starts inherit it).
+func init() {
+	pid := int(C.berth_joined_pid())
+	if pid == 0 {
+		return
+	}
+	os.Setenv("_CONTAINERS_ROOTLESS_UID", strconv.Itoa(int(C.berth_joined_uid())))
+	os.Setenv("_CONTAINERS_ROOTLESS_GID", strconv.Itoa(int(C.berth_joined_gid())))
+	os.Setenv("_CONTAINERS_USERNS_CONFIGURED", "init")
+	os.Setenv("_BERTH_PAUSE_PID", strconv.Itoa(pid))
+	os.Unsetenv(reexecEnv)
+}
+
+// IsRootless reports whether berth runs for a non-root user, whether or not
+// it has joined the user namespace yet.
+func IsRootless() bool {
+	return os.Getuid() != 0 || os.Getenv("_CONTAINERS_ROOTLESS_UID") != ""
+}
+
+// InUserNS reports whether this process joined the pause process' namespace.
+func InUserNS() bool {
+	return os.Getenv("_BERTH_PAUSE_PID") != "" && os.Geteuid() == 0
+}
+
+// UID is the real user's uid, also from inside the namespace.
+func UID() int {
+	if v := os.Getenv("_CONTAINERS_ROOTLESS_UID"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return os.Getuid()
+}
+
+// GID is the real user's gid, also from inside the namespace.
+func GID() int {
+	if v := os.Getenv("_CONTAINERS_ROOTLESS_GID"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return os.Getgid()
+}
+
+// RuntimeDir is the user's runtime directory, chosen as join.c chooses it.
+func RuntimeDir() string {
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
+		return xdg
+	}
+	run := fmt.Sprintf("/run/user/%d", UID())
+	if st, err := os.Stat(run); err == nil && ownedBy(st, UID()) && st.Mode().Perm()&0o022 == 0 {
+		return run
+	}
+	return ""
+}
+
+// PausePidPath is where the pause process' pid is kept; join.c reads it.
+func PausePidPath() string {
+	if dir := RuntimeDir(); dir != "" {
+		return filepath.Join(dir, "berth", "pause.pid")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("berth-run-%d", UID()), "pause.pid")
+}
+
+func ownedBy(st os.FileInfo, uid int) bool {
+	s, ok := st.Sys().(*syscall.Stat_t)
+	return ok && int(s.Uid) == uid
+}
+
+// Enter makes sure this rootless process runs inside the user namespace. It
+// returns only when already inside; otherwise it re-executes berth (and does
+// not return) or fails.
+func Enter() error {
+	if !IsRootless() || InUserNS() {
+		return nil
+	}
+	if msg := C.GoString(C.berth_join_error()); msg != "" {
+		return fmt.Errorf("%s; if /etc/subuid or /etc/subgid changed, run `berth system migrate`", msg)
+	}
+	if os.Getenv(reexecEnv) != "" {
+		return errors.New("could not join the rootless user namespace after creating it; run `berth system migrate` and retry")
+	}
+	if err := ensurePause(); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding berth's own executable: %w", err)
+	}
+	env := append(os.Environ(), reexecEnv+"=1")
+	if err := syscall.Exec(exe, os.Args, env); err != nil {
+		return fmt.Errorf("re-executing %s in the user namespace: %w", exe, err)
+	}
+	return nil
+}
