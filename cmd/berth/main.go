@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/berth-containers/berth/rootless"
+	"go.podman.io/storage/pkg/reexec"
 )
 
 // Exit codes as podman uses them.
@@ -25,11 +26,17 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
+	// storage re-executes berth for chrooted untar and similar helpers.
+	if reexec.Init() {
+		return
+	}
 	if len(os.Args) == 2 && os.Args[1] == rootless.PauseCommand {
 		rootless.RunPause()
 	}
 	root := newRootCommand()
+	stopProfile := startProfile()
 	err := root.Execute()
+	stopProfile()
 	if rt != nil {
 		rt.Shutdown()
 	}

@@ -60,6 +60,14 @@ func newRootCommand() *cobra.Command {
 		newLogoutCommand(),
 	)
 	root.AddCommand(imageAliases()...)
+	// cobra's own completion and help commands need no storage either.
+	root.InitDefaultCompletionCmd()
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" || c.Name() == "help" {
+			markNoStorage(c)
+		}
+	}
 	return root
 }
 
@@ -112,3 +120,13 @@ func stderrIsTerminal() bool {
 }
 
 func joinLines(lines []string) string { return strings.Join(lines, "\n") }
+
+func markNoStorage(c *cobra.Command) {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[noStorage] = "true"
+	for _, sub := range c.Commands() {
+		markNoStorage(sub)
+	}
+}

@@ -1,0 +1,139 @@
+#!/bin/bash
+# berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
+#
+#   test/bench/bench.sh [pull|version|images|all]
+#
+# Needs: bin/berth built, podman, hyperfine, docker-registry, a debian rootfs
+# (debootstrap, cached in /var/cache/berth-test) and busybox-static. Run as root;
+# `make bench` installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WHAT=${1:-all}
+BENCH_USER=${BENCH_USER:-berthtest}
+RUNS=${RUNS:-5}
+BERTH=$(readlink -f bin/berth)
+CACHE=/var/cache/berth-test
+WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+chmod 755 "$WORK"
+REG_PID=
+
+cleanup() {
+	[ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null || true
+	# stores hold overlay mounts and files of subordinate uids
+	grep -o " $WORK[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+as_user() { runuser -u "$BENCH_USER" -- env -u XDG_RUNTIME_DIR HOME="$(getent passwd "$BENCH_USER" | cut -d: -f6)" "$@"; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+
+install -m 755 "$BERTH" "$WORK/berth"
+BERTH=$WORK/berth
+mkdir -p "$WORK/u" && chown "$BENCH_USER" "$WORK/u"
+cd "$WORK"
+
+start_registry() {
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	cat > "$WORK/registry.yml" <<EOC
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $WORK/registry}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+EOC
+	docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+	REG_PID=$!
+	REG=127.0.0.1:$port
+	for _ in $(seq 50); do curl -fs "http://$REG/v2/" >/dev/null && return; sleep 0.1; done
+	echo "registry did not start" >&2; exit 1
+}
+
+debian_tar() {
+	local tar=$CACHE/debian-bookworm-rootfs.tar
+	if [ ! -f "$tar" ]; then
+		mkdir -p "$CACHE"
+		[ -d "$CACHE/debian-rootfs" ] || debootstrap --variant=minbase bookworm "$CACHE/debian-rootfs" http://deb.debian.org/debian >/dev/null
+		tar -C "$CACHE/debian-rootfs" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
+	fi
+	echo "$tar"
+}
+
+# A store for each tool and run; wiped between runs.
+store() { echo "--root $WORK/u/$1/root --runroot $WORK/u/$1/run"; }
+wipe() {
+	grep -o " $WORK/u/$1[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$WORK/u/$1"
+}
+
+bench_pull() {
+	start_registry
+	local tar img=$REG/debian:bookworm
+	tar=$(debian_tar)
+	# push the fixture with berth itself (rootful, its own store)
+	"$BERTH" --root "$WORK/seed/root" --runroot "$WORK/seed/run" import -q "$tar" "$img" >/dev/null
+	"$BERTH" --root "$WORK/seed/root" --runroot "$WORK/seed/run" push -q --tls-verify=false "$img"
+	local layer
+	layer=$(ls -S "$WORK"/registry/docker/registry/v2/blobs/sha256/*/*/data | head -1)
+	local b=() p=() f=()
+	for i in $(seq "$RUNS"); do
+		wipe b; wipe p; rm -rf "$WORK/floor"; mkdir -p "$WORK/floor"; sync
+		t0=$(now); zcat "$layer" | tar -x -C "$WORK/floor"; t1=$(now); f+=("$(echo "$t1 - $t0" | bc)")
+		sync
+		t0=$(now); as_user "$BERTH" $(store b) pull -q --tls-verify=false "$img" >/dev/null; t1=$(now); b+=("$(echo "$t1 - $t0" | bc)")
+		sync
+		t0=$(now); as_user podman $(store p) pull -q --tls-verify=false "$img" >/dev/null 2>&1; t1=$(now); p+=("$(echo "$t1 - $t0" | bc)")
+	done
+	local mb mp mf
+	mb=$(printf '%s\n' "${b[@]}" | median); mp=$(printf '%s\n' "${p[@]}" | median); mf=$(printf '%s\n' "${f[@]}" | median)
+	echo "pull debian (~200 MB, rootless, empty store, median of $RUNS):"
+	echo "  berth  ${mb}s   runs: ${b[*]}"
+	echo "  podman ${mp}s   runs: ${p[*]}"
+	echo "  floor  ${mf}s   (zcat layer | tar -x, same disk) runs: ${f[*]}"
+	echo "  berth/podman = $(ratio "$mb" "$mp")   berth/floor = $(ratio "$mb" "$mf")"
+	wipe b; wipe p
+}
+
+bench_version() {
+	echo "version (rootless):"
+	as_user hyperfine -N -w 5 -r 100 --export-json "$WORK/u/version.json" "$BERTH version" "podman version" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/version.json"
+}
+
+bench_images() {
+	local busybox=$WORK/busybox.tar
+	mkdir -p "$WORK/bb/bin" "$WORK/bb/etc"
+	cp /bin/busybox "$WORK/bb/bin/busybox"
+	for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$WORK/bb/bin/$a"; done
+	echo "root:x:0:0:root:/root:/bin/sh" > "$WORK/bb/etc/passwd"
+	tar -C "$WORK/bb" -cf "$busybox" .
+	chmod 644 "$busybox"
+	for i in $(seq 50); do
+		as_user "$BERTH" $(store ib) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null
+		as_user podman $(store ip) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null 2>&1
+	done
+	echo "images with 50 images (rootless):"
+	as_user hyperfine -N -w 3 -r 30 --export-json "$WORK/u/images.json" \
+		"$BERTH $(store ib) images" "podman $(store ip) images" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/images.json"
+	wipe ib; wipe ip
+}
+
+report_hyperfine() {
+	python3 - "$1" <<'EOP'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+b, p = r[0]["median"], r[1]["median"]
+print(f"  berth  {b*1000:.1f} ms (median)\n  podman {p*1000:.1f} ms (median)\n  berth/podman = {b/p:.2f}")
+EOP
+}
+
+case $WHAT in
+pull) bench_pull ;;
+version) bench_version ;;
+images) bench_images ;;
+all) bench_version; bench_images; bench_pull ;;
+*) echo "usage: $0 [pull|version|images|all]" >&2; exit 2 ;;
+esac
