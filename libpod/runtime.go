@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
+	"github.com/berth-containers/berth/libpod/oci"
+	"github.com/berth-containers/berth/libpod/state"
 	"github.com/berth-containers/berth/pkg/config"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/rootless"
@@ -18,11 +21,82 @@ import (
 
 // Runtime is the engine state of one invocation.
 type Runtime struct {
-	opts  config.Options
-	store storage.Store
+	opts      config.Options
+	storeOpts *types.StoreOptions
+	store     storage.Store
+	db        *state.DB
+	oci       *oci.Runtime
+	ociChoice oci.Choice
 	// DriverReason says why the storage driver in use was chosen.
 	DriverReason string
 	images       *image.Runtime
+}
+
+// storeOptions reads storage.conf once and applies the global flags; it
+// does not open the store, so commands that need only the database stay fast.
+func (r *Runtime) storeOptions() (types.StoreOptions, error) {
+	if r.storeOpts != nil {
+		return *r.storeOpts, nil
+	}
+	so, err := types.DefaultStoreOptions()
+	if err != nil {
+		return so, fmt.Errorf("reading storage configuration: %w", err)
+	}
+	if r.opts.Root != "" {
+		so.GraphRoot = r.opts.Root
+	}
+	if r.opts.RunRoot != "" {
+		so.RunRoot = r.opts.RunRoot
+	}
+	if len(r.opts.StorageOpts) > 0 {
+		so.GraphDriverOptions = append(so.GraphDriverOptions, r.opts.StorageOpts...)
+	}
+	r.storeOpts = &so
+	return so, nil
+}
+
+// DB opens the state database on first use.
+func (r *Runtime) DB() (*state.DB, error) {
+	if r.db != nil {
+		return r.db, nil
+	}
+	so, err := r.storeOptions()
+	if err != nil {
+		return nil, err
+	}
+	db, err := state.Open(filepath.Join(so.GraphRoot, "berth", "state.db"))
+	if err != nil {
+		return nil, err
+	}
+	r.db = db
+	return db, nil
+}
+
+// RunDir is berth's directory under the run root (locks, runtime state).
+func (r *Runtime) RunDir() (string, error) {
+	so, err := r.storeOptions()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(so.RunRoot, "berth"), nil
+}
+
+// OCIRuntime returns the runtime driver, chosen on first use.
+func (r *Runtime) OCIRuntime() (*oci.Runtime, oci.Choice, error) {
+	if r.oci != nil {
+		return r.oci, r.ociChoice, nil
+	}
+	choice, err := oci.Choose(r.opts.Runtime, rootless.IsRootless())
+	if err != nil {
+		return nil, choice, err
+	}
+	dir, err := r.RunDir()
+	if err != nil {
+		return nil, choice, err
+	}
+	r.oci = &oci.Runtime{Path: choice.Path, Root: filepath.Join(dir, choice.Name)}
+	r.ociChoice = choice
+	return r.oci, choice, nil
 }
 
 // New prepares a Runtime without opening anything.
@@ -38,18 +112,9 @@ func (r *Runtime) Store() (storage.Store, error) {
 	if r.store != nil {
 		return r.store, nil
 	}
-	so, err := types.DefaultStoreOptions()
+	so, err := r.storeOptions()
 	if err != nil {
-		return nil, fmt.Errorf("reading storage configuration: %w", err)
-	}
-	if r.opts.Root != "" {
-		so.GraphRoot = r.opts.Root
-	}
-	if r.opts.RunRoot != "" {
-		so.RunRoot = r.opts.RunRoot
-	}
-	if len(r.opts.StorageOpts) > 0 {
-		so.GraphDriverOptions = append(so.GraphDriverOptions, r.opts.StorageOpts...)
+		return nil, err
 	}
 	switch {
 	case r.opts.StorageDriver != "":
@@ -140,8 +205,11 @@ func (r *Runtime) Images() (*image.Runtime, error) {
 	return r.images, nil
 }
 
-// Shutdown releases storage; force unmounts layers still mounted by us.
+// Shutdown releases the database and storage.
 func (r *Runtime) Shutdown() {
+	if r.db != nil {
+		_ = r.db.Close()
+	}
 	if r.store != nil {
 		_, _ = r.store.Shutdown(false)
 	}

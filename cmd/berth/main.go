@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/rootless"
 	"go.podman.io/storage/pkg/reexec"
 )
@@ -33,6 +34,7 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == rootless.PauseCommand {
 		rootless.RunPause()
 	}
+	libpod.Version = version
 	root := newRootCommand()
 	stopProfile := startProfile()
 	err := root.Execute()

@@ -58,7 +58,9 @@ func newRootCommand() *cobra.Command {
 		newImageCommand(),
 		newLoginCommand(),
 		newLogoutCommand(),
+		newContainerCommand(),
 	)
+	root.AddCommand(containerAliases()...)
 	root.AddCommand(imageAliases()...)
 	// cobra's own completion and help commands need no storage either.
 	root.InitDefaultCompletionCmd()

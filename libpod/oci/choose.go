@@ -21,9 +21,9 @@ func CgroupsUnified() bool {
 	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
 }
 
-// Choose picks the runtime: the one asked for, else crun, except for
-// rootless containers on cgroup v1 or hybrid hosts, where crun refuses to
-// run ("cgroups in hybrid mode not supported") and runc works.
+// Choose picks the runtime: the one asked for, else crun, except on cgroup
+// v1 or hybrid hosts, where crun 1.8 refuses to create containers ("cgroups
+// in hybrid mode not supported", measured rootless and rootful) and runc works.
 func Choose(requested string, rootless bool) (Choice, error) {
 	if requested != "" {
 		path, err := exec.LookPath(requested)
@@ -35,9 +35,9 @@ func Choose(requested string, rootless bool) (Choice, error) {
 	unified := CgroupsUnified()
 	order := []string{"crun", "runc"}
 	reason := "crun is preferred (faster start, smaller footprint)"
-	if !unified && rootless {
+	if !unified {
 		order = []string{"runc", "crun"}
-		reason = "cgroups are v1/hybrid here and crun refuses rootless containers on them (\"cgroups in hybrid mode not supported\")"
+		reason = "cgroups are v1/hybrid here and crun refuses to create containers on them (\"cgroups in hybrid mode not supported\")"
 	}
 	for i, name := range order {
 		if path, err := exec.LookPath(name); err == nil {

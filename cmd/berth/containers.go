@@ -1,0 +1,283 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/berth-containers/berth/libpod"
+	"github.com/berth-containers/berth/libpod/state"
+	"github.com/spf13/cobra"
+)
+
+func newContainerCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "container",
+		Short: "Manage containers",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	ls := newPsCommand("ls")
+	ls.Aliases = []string{"list", "ps"}
+	cmd.AddCommand(ls, newCreateCommand(), newRunCommand(), newStartCommand(), newStopCommand(), newKillCommand(),
+		newRmCommand("rm"), newWaitCommand(), newLogsCommand(), newContainerExistsCommand(), newCleanupCommand())
+	return cmd
+}
+
+func containerAliases() []*cobra.Command {
+	return []*cobra.Command{newPsCommand("ps"), newCreateCommand(), newRunCommand(), newStartCommand(),
+		newStopCommand(), newKillCommand(), newRmCommand("rm"), newWaitCommand(), newLogsCommand()}
+}
+
+// containerError maps lookup failures to podman's messages.
+func containerError(name string, err error) error {
+	if errors.Is(err, state.ErrNoSuchContainer) {
+		return fmt.Errorf("no container with name or ID %q found: %w", name, err)
+	}
+	return err
+}
+
+// forEachContainer runs fn on each named container (or all with --all),
+// printing what succeeded and returning the last error.
+func forEachContainer(names []string, all bool, fn func(*libpod.Container) error, print func(name string, c *libpod.Container)) error {
+	type target struct {
+		name string
+		c    *libpod.Container
+	}
+	r := runtime()
+	var targets []target
+	var lastErr error
+	report := func(err error) {
+		if lastErr != nil {
+			fmt.Fprintln(os.Stderr, "Error:", lastErr)
+		}
+		lastErr = err
+	}
+	if all {
+		cs, err := r.Containers()
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			targets = append(targets, target{c.ID(), c})
+		}
+	} else {
+		for _, n := range names {
+			c, err := r.LookupContainer(n)
+			if err != nil {
+				report(containerError(n, err))
+				continue
+			}
+			targets = append(targets, target{n, c})
+		}
+	}
+	for _, t := range targets {
+		if err := fn(t.c); err != nil {
+			report(err)
+			continue
+		}
+		if print != nil {
+			print(t.name, t.c)
+		}
+	}
+	return lastErr
+}
+
+func newStartCommand() *cobra.Command {
+	var attach, interactive bool
+	cmd := &cobra.Command{
+		Use:   "start [options] CONTAINER [CONTAINER...]",
+		Short: "Start one or more containers",
+		Args:  requireArgs(1, "start requires at least one argument"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach {
+				if len(args) > 1 {
+					return errors.New("you cannot start and attach multiple containers at once")
+				}
+				c, err := runtime().LookupContainer(args[0])
+				if err != nil {
+					return containerError(args[0], err)
+				}
+				return runAttached(c, interactive, c.Config.Terminal, true, []byte{16, 17})
+			}
+			return forEachContainer(args, false, func(c *libpod.Container) error {
+				err := c.Start(nil)
+				if errors.Is(err, libpod.ErrAlreadyRunning) {
+					return nil
+				}
+				return startFailure(err)
+			}, func(name string, c *libpod.Container) { fmt.Println(name) })
+		},
+	}
+	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach container's STDOUT and STDERR")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "make STDIN available to the contained process")
+	return cmd
+}
+
+func newStopCommand() *cobra.Command {
+	var all bool
+	var timeout int
+	cmd := &cobra.Command{
+		Use:   "stop [options] CONTAINER [CONTAINER...]",
+		Short: "Stop one or more containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !all {
+				return errors.New("you must provide at least one container name or ID")
+			}
+			return forEachContainer(args, all, func(c *libpod.Container) error {
+				t := time.Duration(c.Config.StopTimeout) * time.Second
+				if cmd.Flags().Changed("time") {
+					t = time.Duration(timeout) * time.Second
+				}
+				return c.Stop(t)
+			}, func(name string, c *libpod.Container) { fmt.Println(name) })
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "stop all running containers")
+	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait for stop before killing the container")
+	cmd.Flags().IntVar(&timeout, "timeout", 10, "seconds to wait for stop before killing the container")
+	_ = cmd.Flags().MarkHidden("timeout")
+	return cmd
+}
+
+func newKillCommand() *cobra.Command {
+	var all bool
+	var signal string
+	cmd := &cobra.Command{
+		Use:   "kill [options] CONTAINER [CONTAINER...]",
+		Short: "Kill one or more running containers with a specific signal",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !all {
+				return errors.New("you must provide at least one container name or ID")
+			}
+			sig, err := parseSignal(signal)
+			if err != nil {
+				return err
+			}
+			return forEachContainer(args, all, func(c *libpod.Container) error {
+				if all && c.State.Status != libpod.StatusRunning {
+					return nil
+				}
+				return c.Kill(sig)
+			}, func(name string, c *libpod.Container) { fmt.Println(name) })
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal all running containers")
+	cmd.Flags().StringVarP(&signal, "signal", "s", "KILL", "signal to send to the container")
+	return cmd
+}
+
+func newRmCommand(use string) *cobra.Command {
+	var all, force, volumes, ignore bool
+	cmd := &cobra.Command{
+		Use:   use + " [options] CONTAINER [CONTAINER...]",
+		Short: "Remove one or more containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !all {
+				return errors.New("must specify at least one container name or ID")
+			}
+			r := runtime()
+			err := forEachContainer(args, all, func(c *libpod.Container) error {
+				return r.RemoveContainer(c, libpod.RemoveOptions{Force: force, Volumes: volumes})
+			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
+			if err != nil && ignore && errors.Is(err, state.ErrNoSuchContainer) {
+				return nil
+			}
+			if errors.Is(err, state.ErrNoSuchContainer) {
+				return &exitError{code: 1, err: err}
+			}
+			if errors.Is(err, libpod.ErrRunning) {
+				return &exitError{code: 2, err: err}
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all containers")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "force removal of a running or unusable container")
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove anonymous volumes associated with the container")
+	cmd.Flags().BoolVarP(&ignore, "ignore", "i", false, "ignore errors when a specified container is missing")
+	return cmd
+}
+
+func newWaitCommand() *cobra.Command {
+	var conditions []string
+	var interval string
+	cmd := &cobra.Command{
+		Use:   "wait [options] CONTAINER [CONTAINER...]",
+		Short: "Block on one or more containers",
+		Args:  requireArgs(1, "wait requires at least one argument"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := time.ParseDuration(interval)
+			if err != nil {
+				if d, err = time.ParseDuration(interval + "ms"); err != nil {
+					return fmt.Errorf("invalid --interval %q", interval)
+				}
+			}
+			for _, cond := range conditions {
+				switch cond {
+				case "created", "exited", "paused", "running", "stopped", "healthy", "unhealthy":
+				default:
+					return fmt.Errorf("invalid --condition %q", cond)
+				}
+			}
+			return forEachContainer(args, false, func(c *libpod.Container) error {
+				code, err := c.Wait(conditions, d)
+				if err != nil {
+					return err
+				}
+				fmt.Println(code)
+				return nil
+			}, nil)
+		},
+	}
+	cmd.Flags().StringSliceVar(&conditions, "condition", nil, "condition to wait on")
+	cmd.Flags().StringVarP(&interval, "interval", "i", "250ms", "time interval to wait before polling for completion")
+	return cmd
+}
+
+func newContainerExistsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exists CONTAINER",
+		Short: "Check if a container exists in local storage",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := runtime().LookupContainer(args[0]); err != nil {
+				if errors.Is(err, state.ErrNoSuchContainer) {
+					return &exitError{code: 1, err: errors.New("")}
+				}
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+func newCleanupCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    "cleanup CONTAINER",
+		Short:  "Clean up after a container exited (run by the monitor)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runtime().Cleanup(args[0])
+		},
+	}
+}
+
+// statusText is podman's STATUS column.
+func statusText(c *libpod.Container) string {
+	s := c.State
+	switch s.Status {
+	case libpod.StatusRunning:
+		return "Up " + humanDuration(time.Since(s.StartedAt))
+	case libpod.StatusPaused:
+		return "Paused"
+	case libpod.StatusExited, libpod.StatusStopped:
+		return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, humanDuration(time.Since(s.FinishedAt)))
+	case libpod.StatusCreated:
+		return "Created"
+	}
+	return strings.Title(s.Status) //nolint:staticcheck
+}

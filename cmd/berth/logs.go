@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-containers/berth/libpod"
+	"github.com/spf13/cobra"
+)
+
+func newLogsCommand() *cobra.Command {
+	var follow, timestamps, names, latest bool
+	var tail, since, until string
+	cmd := &cobra.Command{
+		Use:   "logs [options] CONTAINER [CONTAINER...]",
+		Short: "Fetch the logs of one or more containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !latest {
+				return errors.New("requires at least 1 arg(s), only received 0")
+			}
+			opts := libpod.LogOptions{Follow: follow, Tail: -1}
+			if tail != "" && tail != "all" {
+				n, err := strconv.Atoi(tail)
+				if err != nil {
+					return fmt.Errorf("invalid --tail %q: must be a number", tail)
+				}
+				if n >= 0 {
+					opts.Tail = n
+				}
+			}
+			var err error
+			if opts.Since, err = parseTimeFlag("since", since); err != nil {
+				return err
+			}
+			if opts.Until, err = parseTimeFlag("until", until); err != nil {
+				return err
+			}
+			r := runtime()
+			var cs []*libpod.Container
+			if latest {
+				all, err := r.Containers()
+				if err != nil {
+					return err
+				}
+				if len(all) == 0 {
+					return errors.New("no containers to show logs of")
+				}
+				cs = append(cs, all[len(all)-1])
+			}
+			for _, n := range args {
+				c, err := r.LookupContainer(n)
+				if err != nil {
+					return containerError(n, err)
+				}
+				cs = append(cs, c)
+			}
+			out := bufio.NewWriter(os.Stdout)
+			errOut := bufio.NewWriter(os.Stderr)
+			defer out.Flush()
+			defer errOut.Flush()
+			for _, c := range cs {
+				prefix := ""
+				if len(cs) > 1 {
+					prefix = c.ID()[:12] + " "
+					if names {
+						prefix = c.Name() + " "
+					}
+				}
+				atLineStart := true
+				err := c.ReadLog(opts, func(l libpod.LogLine) {
+					w := out
+					if l.Stream == "stderr" {
+						w = errOut
+					}
+					if atLineStart {
+						w.WriteString(prefix)
+						if timestamps {
+							w.WriteString(l.Time.Format(time.RFC3339Nano) + " ")
+						}
+					}
+					w.WriteString(l.Text)
+					if !l.Partial {
+						w.WriteByte('\n')
+					}
+					atLineStart = !l.Partial
+					if follow {
+						out.Flush()
+						errOut.Flush()
+					}
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&follow, "follow", "f", false, "follow log output")
+	fl.BoolVarP(&timestamps, "timestamps", "t", false, "output the timestamps in the log")
+	fl.BoolVarP(&names, "names", "n", false, "output the container name in the log")
+	fl.BoolVarP(&latest, "latest", "l", false, "act on the latest container berth is aware of")
+	fl.StringVar(&tail, "tail", "", "output the specified number of lines at the end of the logs")
+	fl.StringVar(&since, "since", "", "show logs since TIMESTAMP (RFC3339, unix seconds or a duration like 10m)")
+	fl.StringVar(&until, "until", "", "show logs until TIMESTAMP (RFC3339, unix seconds or a duration like 10m)")
+	return cmd
+}
+
+// parseTimeFlag accepts RFC3339 times, unix seconds and durations before now.
+func parseTimeFlag(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		return time.Unix(0, int64(secs*1e9)), nil
+	}
+	return time.Time{}, fmt.Errorf("invalid --%s %q: use an RFC3339 time, unix seconds or a duration such as 10m", name, strings.TrimSpace(v))
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/berth-containers/berth/libpod"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+func newCreateCommand() *cobra.Command {
+	var f createFlags
+	cmd := &cobra.Command{
+		Use:   "create [options] IMAGE [COMMAND [ARG...]]",
+		Short: "Create but do not start a container",
+		Args:  requireArgs(1, "requires at least 1 arg(s), only received 0"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := createContainer(cmd, &f, args)
+			if err != nil {
+				return err
+			}
+			fmt.Println(c.ID())
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod.Container, error) {
+	cfg, err := newContainerConfig(cmd, f, args[0], args[1:])
+	if err != nil {
+		return nil, err
+	}
+	c, err := runtime().CreateContainer(*cfg)
+	if err != nil {
+		return nil, err
+	}
+	if f.cidFile != "" {
+		if err := writeCIDFile(f.cidFile, c.ID()); err != nil {
+			_ = runtime().RemoveContainer(c, libpod.RemoveOptions{Force: true})
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func writeCIDFile(path, id string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("container id file %s exists: remove it or pass another --cidfile", path)
+		}
+		return fmt.Errorf("writing container id file: %w", err)
+	}
+	defer f.Close()
+	_, err = f.WriteString(id)
+	return err
+}
+
+func newRunCommand() *cobra.Command {
+	var f createFlags
+	var sigProxy bool
+	var detachKeys string
+	cmd := &cobra.Command{
+		Use:   "run [options] IMAGE [COMMAND [ARG...]]",
+		Short: "Run a command in a new container",
+		Args:  requireArgs(1, "requires at least 1 arg(s), only received 0"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := createContainer(cmd, &f, args)
+			if err != nil {
+				return err
+			}
+			if f.detach {
+				if err := c.Start(nil); err != nil {
+					return startFailure(err)
+				}
+				fmt.Println(c.ID())
+				return nil
+			}
+			keys, err := parseDetachKeys(detachKeys)
+			if err != nil {
+				return err
+			}
+			return runAttached(c, f.interactive, f.tty, sigProxy && !f.tty, keys)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().BoolVarP(&f.detach, "detach", "d", false, "run container in background and print container ID")
+	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "proxy received signals to the process")
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "override the key sequence for detaching a container")
+	return cmd
+}
+
+func startFailure(err error) error {
+	var se *libpod.StartError
+	if errors.As(err, &se) {
+		return &exitError{code: se.Code, err: err}
+	}
+	return err
+}
+
+// runAttached starts the container attached to this terminal and returns
+// its exit code as the command's.
+func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []byte) error {
+	var session *libpod.AttachSession
+	err := c.Start(func() error {
+		var err error
+		session, err = c.Dial()
+		return err
+	})
+	if err != nil {
+		return startFailure(err)
+	}
+	streams := libpod.AttachStreams{Stdout: os.Stdout, Stderr: os.Stderr}
+	if stdin {
+		streams.Stdin = os.Stdin
+		if tty {
+			streams.DetachKeys = detachKeys
+		}
+	}
+	if tty && term.IsTerminal(int(os.Stdin.Fd())) {
+		old, err := term.MakeRaw(int(os.Stdin.Fd()))
+		if err == nil {
+			defer term.Restore(int(os.Stdin.Fd()), old)
+		}
+		resize := func() {
+			if w, h, err := term.GetSize(int(os.Stdin.Fd())); err == nil {
+				session.Resize(uint16(h), uint16(w))
+			}
+		}
+		resize()
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, syscall.SIGWINCH)
+		defer signal.Stop(winch)
+		go func() {
+			for range winch {
+				resize()
+			}
+		}()
+	}
+	if sigProxy {
+		sigs := make(chan os.Signal, 8)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+		defer signal.Stop(sigs)
+		go func() {
+			for s := range sigs {
+				_ = c.Kill(s.(syscall.Signal))
+			}
+		}()
+	}
+	code, err := session.Run(streams)
+	session.Close()
+	if errors.Is(err, libpod.ErrDetached) {
+		return nil
+	}
+	if err != nil {
+		// The monitor went away without reporting: the state tells.
+		code, err = c.Wait(nil, 50*time.Millisecond)
+		if err != nil {
+			return err
+		}
+	}
+	// The monitor exits once cleanup (and --rm) is done: wait for it so the
+	// state is final when we return, as with podman.
+	c.WaitMonitor(30 * time.Second)
+	if code != 0 {
+		return &exitError{code: int(code), err: errors.New("")}
+	}
+	return nil
+}
+
+// parseDetachKeys reads podman's "ctrl-p,ctrl-q" syntax.
+func parseDetachKeys(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []byte
+	for _, k := range splitComma(s) {
+		switch {
+		case len(k) == 1:
+			out = append(out, k[0])
+		case len(k) == 6 && k[:5] == "ctrl-":
+			ch := k[5]
+			switch {
+			case ch >= 'a' && ch <= 'z':
+				out = append(out, ch-'a'+1)
+			case ch == '@':
+				out = append(out, 0)
+			case ch >= '[' && ch <= '_':
+				out = append(out, ch-'['+27)
+			default:
+				return nil, fmt.Errorf("invalid detach keys %q", s)
+			}
+		default:
+			return nil, fmt.Errorf("invalid detach keys %q", s)
+		}
+	}
+	return out, nil
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}

@@ -1,0 +1,203 @@
+package libpod
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/berth-containers/berth/libpod/state"
+)
+
+// Container statuses, as podman names them.
+const (
+	StatusCreated = "created"
+	StatusRunning = "running"
+	StatusPaused  = "paused"
+	StatusStopped = "stopped" // stopped by berth, cleanup pending
+	StatusExited  = "exited"
+)
+
+// PortMapping is one published port.
+type PortMapping struct {
+	HostIP        string `json:"hostIP,omitempty"`
+	HostPort      uint16 `json:"hostPort"`
+	ContainerPort uint16 `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+}
+
+// ContainerConfig is fixed at create time.
+type ContainerConfig struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name"`
+	ImageID       string            `json:"imageId"`
+	ImageName     string            `json:"imageName"`
+	Created       time.Time         `json:"created"`
+	Command       []string          `json:"command"` // what runs, for ps
+	Terminal      bool              `json:"terminal"`
+	Stdin         bool              `json:"stdin"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+	RestartPolicy string            `json:"restartPolicy,omitempty"`
+	RestartMax    int               `json:"restartMax,omitempty"`
+	StopSignal    int               `json:"stopSignal"`
+	StopTimeout   uint              `json:"stopTimeout"`
+	AutoRemove    bool              `json:"autoRemove,omitempty"`
+	LogDriver     string            `json:"logDriver"`
+	LogPath       string            `json:"logPath"`
+	LogMaxSize    int64             `json:"logMaxSize,omitempty"`
+	LogMaxFiles   int               `json:"logMaxFiles,omitempty"`
+	Network       string            `json:"network"` // host, none, slirp4netns
+	Ports         []PortMapping     `json:"ports,omitempty"`
+	Hostname      string            `json:"hostname"`
+	DNSServers    []string          `json:"dns,omitempty"`
+	DNSSearch     []string          `json:"dnsSearch,omitempty"`
+	DNSOptions    []string          `json:"dnsOptions,omitempty"`
+	AddHosts      []string          `json:"addHosts,omitempty"`
+	CreateCommand []string          `json:"createCommand,omitempty"`
+	// Spec holds the spec generator's options; the OCI spec is generated
+	// from them at every start, against the mounted rootfs.
+	Spec json.RawMessage `json:"spec"`
+}
+
+// ContainerState changes over the container's life.
+type ContainerState struct {
+	Status       string    `json:"status"`
+	Pid          int       `json:"pid,omitempty"`
+	MonitorPid   int       `json:"monitorPid,omitempty"`
+	MonitorStart uint64    `json:"monitorStart,omitempty"` // start time in ticks, against pid reuse
+	ExitCode     int32     `json:"exitCode"`
+	StartedAt    time.Time `json:"startedAt,omitempty"`
+	FinishedAt   time.Time `json:"finishedAt,omitempty"`
+	Mountpoint   string    `json:"mountpoint,omitempty"`
+	RestartCount int       `json:"restartCount,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	// StoppedByUser keeps a restart policy from restarting the container.
+	StoppedByUser bool `json:"stoppedByUser,omitempty"`
+}
+
+// Container is a container with its config and last-read state.
+type Container struct {
+	Config ContainerConfig
+	State  ContainerState
+	rt     *Runtime
+}
+
+func (r *Runtime) containerFromRow(row *state.ContainerRow) (*Container, error) {
+	c := &Container{rt: r}
+	if err := json.Unmarshal(row.Config, &c.Config); err != nil {
+		return nil, fmt.Errorf("decoding config of container %s: %w", row.ID, err)
+	}
+	if err := json.Unmarshal(row.State, &c.State); err != nil {
+		return nil, fmt.Errorf("decoding state of container %s: %w", row.ID, err)
+	}
+	c.Config.Name = row.Name // rename changes only the row
+	return c, nil
+}
+
+// ID is the container's full ID.
+func (c *Container) ID() string { return c.Config.ID }
+
+// Name is the container's name.
+func (c *Container) Name() string { return c.Config.Name }
+
+// refresh re-reads the state from the database.
+func (c *Container) refresh() error {
+	db, err := c.rt.DB()
+	if err != nil {
+		return err
+	}
+	row, err := db.LookupContainer(c.ID())
+	if err != nil {
+		return err
+	}
+	fresh, err := c.rt.containerFromRow(row)
+	if err != nil {
+		return err
+	}
+	c.Config.Name = fresh.Config.Name
+	c.State = fresh.State
+	return nil
+}
+
+// save writes the in-memory state.
+func (c *Container) save() error {
+	db, err := c.rt.DB()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(&c.State)
+	if err != nil {
+		return err
+	}
+	return db.UpdateState(c.ID(), b)
+}
+
+// LookupContainer finds a container by name, ID or ID prefix.
+func (r *Runtime) LookupContainer(nameOrID string) (*Container, error) {
+	db, err := r.DB()
+	if err != nil {
+		return nil, err
+	}
+	row, err := db.LookupContainer(nameOrID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.containerFromRow(row)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Containers lists all containers, oldest first.
+func (r *Runtime) Containers() ([]*Container, error) {
+	db, err := r.DB()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.Containers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Container, 0, len(rows))
+	for _, row := range rows {
+		c, err := r.containerFromRow(row)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// ListContainers lists all containers with their states made true: a
+// container whose monitor died is reconciled first (under its lock).
+func (r *Runtime) ListContainers() ([]*Container, error) {
+	cs, err := r.Containers()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.needsReconcile() {
+			if lock, err := r.lockContainer(c.ID()); err == nil {
+				if c.refresh() == nil {
+					c.reconcile()
+				}
+				lock.unlock()
+			}
+		}
+	}
+	return cs, nil
+}
+
+// needsReconcile is a cheap check, without the lock, that the recorded
+// state may be stale.
+func (c *Container) needsReconcile() bool {
+	switch c.State.Status {
+	case StatusRunning, StatusPaused, StatusStopped:
+		return !c.monitorAlive()
+	case StatusCreated:
+		return c.State.MonitorPid != 0 && !c.monitorAlive()
+	}
+	return false
+}

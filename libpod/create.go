@@ -1,0 +1,97 @@
+package libpod
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/berth-containers/berth/libpod/state"
+	"go.podman.io/storage"
+)
+
+// CreateContainer records a new container and its storage. The name is
+// claimed in the database first (a unique constraint, so concurrent creates
+// of one name cannot both win), then the storage container is made; a
+// failure removes what was made.
+func (r *Runtime) CreateContainer(cfg ContainerConfig) (*Container, error) {
+	st, err := r.Store()
+	if err != nil {
+		return nil, err
+	}
+	db, err := r.DB()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ID = newID()
+	cfg.Created = time.Now()
+	generated := cfg.Name == ""
+	if generated {
+		cfg.Name = randomName()
+	}
+	if cfg.LogDriver == "" {
+		cfg.LogDriver = "k8s-file"
+	}
+	if cfg.LogPath == "" && cfg.LogDriver == "k8s-file" {
+		cfg.LogPath = filepath.Join(st.GraphRoot(), st.GraphDriverName()+"-containers", cfg.ID, "userdata", "ctr.log")
+	}
+	for attempt := 0; ; attempt++ {
+		row, err := newRow(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		err = db.AddContainer(row)
+		if err == nil {
+			break
+		}
+		if generated && errors.Is(err, state.ErrNameInUse) && attempt < 10 {
+			cfg.Name = randomName()
+			continue
+		}
+		return nil, err
+	}
+	if _, err := r.createStorage(st, &cfg); err != nil {
+		_ = db.RemoveContainer(cfg.ID)
+		return nil, err
+	}
+	return &Container{Config: cfg, State: ContainerState{Status: StatusCreated}, rt: r}, nil
+}
+
+func newRow(cfg *ContainerConfig) (*state.ContainerRow, error) {
+	c, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encoding container config: %w", err)
+	}
+	s, err := json.Marshal(&ContainerState{Status: StatusCreated})
+	if err != nil {
+		return nil, err
+	}
+	return &state.ContainerRow{ID: cfg.ID, Name: cfg.Name, Config: c, State: s, Created: cfg.Created}, nil
+}
+
+// createStorage makes the container's layer. A storage container with the
+// same name but no database row is a leftover of a crash and is replaced.
+func (r *Runtime) createStorage(st storage.Store, cfg *ContainerConfig) (*storage.Container, error) {
+	sc, err := st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", "", nil)
+	if errors.Is(err, storage.ErrDuplicateName) {
+		if old, lerr := st.Container(cfg.Name); lerr == nil {
+			if _, dberr := r.LookupContainer(old.ID); dberr != nil {
+				_ = st.DeleteContainer(old.ID)
+				sc, err = st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", "", nil)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating storage for container %s: %w", cfg.Name, err)
+	}
+	return sc, nil
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

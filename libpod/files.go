@@ -1,0 +1,151 @@
+package libpod
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/berth-containers/berth/rootless"
+)
+
+// preparedFiles are the host files bind-mounted into the container.
+type preparedFiles struct {
+	Hosts, ResolvConf, Hostname, ContainerEnv string
+}
+
+// slirp4netns' fixed addresses.
+const (
+	slirpGuestIP = "10.0.2.100"
+	slirpHostIP  = "10.0.2.2"
+	slirpDNS     = "10.0.2.3"
+)
+
+// prepareFiles writes /etc/hosts, /etc/resolv.conf, /etc/hostname and
+// /run/.containerenv for the container into dir.
+func (c *Container) prepareFiles(dir, imageName string) (preparedFiles, error) {
+	cfg := &c.Config
+	f := preparedFiles{
+		Hosts:        filepath.Join(dir, "hosts"),
+		ResolvConf:   filepath.Join(dir, "resolv.conf"),
+		Hostname:     filepath.Join(dir, "hostname"),
+		ContainerEnv: filepath.Join(dir, ".containerenv"),
+	}
+	hostname := c.hostname()
+	var hosts strings.Builder
+	hosts.WriteString("127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n")
+	hosts.WriteString("::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n")
+	for _, h := range cfg.AddHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok {
+			return f, fmt.Errorf("invalid --add-host %q", h)
+		}
+		if ip == "host-gateway" {
+			ip = slirpHostIP
+		}
+		fmt.Fprintf(&hosts, "%s\t%s\n", ip, name)
+	}
+	switch cfg.Network {
+	case "slirp4netns":
+		fmt.Fprintf(&hosts, "%s\thost.containers.internal host.docker.internal\n", slirpHostIP)
+		fmt.Fprintf(&hosts, "%s\t%s %s\n", slirpGuestIP, hostname, cfg.Name)
+	case "host":
+		if data, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts.Write(data)
+		}
+	default:
+		fmt.Fprintf(&hosts, "127.0.1.1\t%s %s\n", hostname, cfg.Name)
+	}
+	if err := os.WriteFile(f.Hosts, []byte(hosts.String()), 0o644); err != nil {
+		return f, fmt.Errorf("writing hosts file: %w", err)
+	}
+	if err := os.WriteFile(f.ResolvConf, []byte(c.resolvConf()), 0o644); err != nil {
+		return f, fmt.Errorf("writing resolv.conf: %w", err)
+	}
+	if err := os.WriteFile(f.Hostname, []byte(hostname+"\n"), 0o644); err != nil {
+		return f, fmt.Errorf("writing hostname: %w", err)
+	}
+	rootlessFlag := 0
+	if rootless.IsRootless() {
+		rootlessFlag = 1
+	}
+	env := fmt.Sprintf("engine=\"berth-%s\"\nname=%q\nid=%q\nimage=%q\nimageid=%q\nrootless=%d\n",
+		Version, cfg.Name, cfg.ID, imageName, cfg.ImageID, rootlessFlag)
+	if err := os.WriteFile(f.ContainerEnv, []byte(env), 0o644); err != nil {
+		return f, fmt.Errorf("writing .containerenv: %w", err)
+	}
+	return f, nil
+}
+
+func (c *Container) hostname() string {
+	if c.Config.Hostname != "" {
+		return c.Config.Hostname
+	}
+	if c.Config.Network == "host" {
+		h, _ := os.Hostname()
+		return h
+	}
+	return c.ID()[:12]
+}
+
+// resolvConf builds the container's resolv.conf: --dns* flags, otherwise
+// the host's, with loopback name servers (unreachable from a container)
+// replaced by slirp4netns' forwarder.
+func (c *Container) resolvConf() string {
+	cfg := &c.Config
+	var servers, search, options []string
+	if f, err := os.Open("/etc/resolv.conf"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 2 {
+				continue
+			}
+			switch fields[0] {
+			case "nameserver":
+				servers = append(servers, fields[1])
+			case "search":
+				search = fields[1:]
+			case "options":
+				options = append(options, fields[1:]...)
+			}
+		}
+		f.Close()
+	}
+	if cfg.Network != "host" {
+		var usable []string
+		for _, s := range servers {
+			if !strings.HasPrefix(s, "127.") && s != "::1" {
+				usable = append(usable, s)
+			}
+		}
+		servers = usable
+		if cfg.Network == "slirp4netns" {
+			servers = append([]string{slirpDNS}, servers...)
+		}
+	}
+	if len(cfg.DNSServers) > 0 {
+		servers = cfg.DNSServers
+	}
+	if len(cfg.DNSSearch) > 0 {
+		search = cfg.DNSSearch
+		if len(search) == 1 && search[0] == "." {
+			search = nil
+		}
+	}
+	if len(cfg.DNSOptions) > 0 {
+		options = cfg.DNSOptions
+	}
+	var b strings.Builder
+	if len(search) > 0 {
+		b.WriteString("search " + strings.Join(search, " ") + "\n")
+	}
+	for _, s := range servers {
+		b.WriteString("nameserver " + s + "\n")
+	}
+	if len(options) > 0 {
+		b.WriteString("options " + strings.Join(options, " ") + "\n")
+	}
+	return b.String()
+}

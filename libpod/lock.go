@@ -1,0 +1,43 @@
+package libpod
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// containerLock serialises operations on one container across processes.
+type containerLock struct{ f *os.File }
+
+func (r *Runtime) lockContainer(id string) (*containerLock, error) {
+	dir, err := r.RunDir()
+	if err != nil {
+		return nil, err
+	}
+	dir = filepath.Join(dir, "locks")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating lock directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, id), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock of container %s: %w", id, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking container %s: %w", id, err)
+	}
+	return &containerLock{f: f}, nil
+}
+
+func (l *containerLock) unlock() {
+	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
+	l.f.Close()
+}
+
+func (r *Runtime) removeLock(id string) {
+	if dir, err := r.RunDir(); err == nil {
+		_ = os.Remove(filepath.Join(dir, "locks", id))
+	}
+}

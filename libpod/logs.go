@@ -1,0 +1,139 @@
+package libpod
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// LogLine is one record of a k8s-file log.
+type LogLine struct {
+	Time    time.Time
+	Stream  string // stdout or stderr
+	Partial bool   // no newline at the end
+	Text    string
+}
+
+// LogOptions select what ReadLog returns.
+type LogOptions struct {
+	Follow bool
+	Tail   int // -1: all
+	Since  time.Time
+	Until  time.Time
+}
+
+// ErrNoLog is returned for containers whose log driver keeps no log.
+var ErrNoLog = errors.New("this container's log driver keeps no log: use --log-driver k8s-file")
+
+// ReadLog calls fn for each log line. With Follow it keeps reading until
+// the container is no longer running.
+func (c *Container) ReadLog(opts LogOptions, fn func(LogLine)) error {
+	if c.Config.LogDriver != "k8s-file" || c.Config.LogPath == "" {
+		return ErrNoLog
+	}
+	f, err := os.Open(c.Config.LogPath)
+	if errors.Is(err, os.ErrNotExist) {
+		if !opts.Follow {
+			return nil
+		}
+		for i := 0; i < 100 && errors.Is(err, os.ErrNotExist); i++ {
+			time.Sleep(20 * time.Millisecond)
+			f, err = os.Open(c.Config.LogPath)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("reading log of %s: %w", c.Name(), err)
+	}
+	defer f.Close()
+	rd := &logReader{rd: bufio.NewReader(f)}
+	emit := func(l LogLine) {
+		if !opts.Since.IsZero() && l.Time.Before(opts.Since) {
+			return
+		}
+		if !opts.Until.IsZero() && l.Time.After(opts.Until) {
+			return
+		}
+		fn(l)
+	}
+	if opts.Tail >= 0 {
+		var all []LogLine
+		if err := rd.readLines(func(l LogLine) { all = append(all, l) }); err != nil {
+			return err
+		}
+		// Tail counts whole lines: partial records join the next one.
+		start, n := len(all), 0
+		for start > 0 && n < opts.Tail {
+			start--
+			if !all[start].Partial {
+				n++
+			}
+			for start > 0 && all[start-1].Partial {
+				start--
+			}
+		}
+		for _, l := range all[start:] {
+			emit(l)
+		}
+	} else if err := rd.readLines(emit); err != nil {
+		return err
+	}
+	if !opts.Follow {
+		return nil
+	}
+	for {
+		if err := rd.readLines(emit); err != nil {
+			return err
+		}
+		if err := c.refresh(); err != nil {
+			return nil // removed
+		}
+		if c.State.Status != StatusRunning && c.State.Status != StatusPaused && !(c.State.Status == StatusCreated && c.State.MonitorPid != 0) {
+			return rd.readLines(emit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// logReader reads records from a log that may still be written to.
+type logReader struct {
+	rd      *bufio.Reader
+	pending string // an incomplete last record, completed by a later read
+}
+
+// readLines parses complete records until EOF.
+func (r *logReader) readLines(fn func(LogLine)) error {
+	for {
+		line, err := r.rd.ReadString('\n')
+		r.pending += line
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		line, r.pending = r.pending, ""
+		if l, ok := parseLogLine(strings.TrimSuffix(line, "\n")); ok {
+			fn(l)
+		}
+	}
+}
+
+func parseLogLine(s string) (LogLine, bool) {
+	parts := strings.SplitN(s, " ", 4)
+	if len(parts) < 3 {
+		return LogLine{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, parts[0])
+	if err != nil {
+		return LogLine{}, false
+	}
+	l := LogLine{Time: t, Stream: parts[1], Partial: parts[2] == "P"}
+	if len(parts) == 4 {
+		l.Text = parts[3]
+	}
+	return l, true
+}

@@ -1,0 +1,64 @@
+// Package monitor is berth's conmon: one small process per container that
+// creates it through the OCI runtime, owns its stdio, writes its log, serves
+// attach, reaps its exit code and runs the cleanup command.
+//
+// This package is linked into the separate berth-monitor binary, so it
+// imports only the standard library and x/sys: a monitor stays small for
+// the whole life of its container.
+package monitor
+
+// Config is everything a monitor needs; berth writes it as JSON next to the
+// bundle and passes its path.
+type Config struct {
+	ID          string   `json:"id"`
+	Runtime     string   `json:"runtime"`      // path of runc or crun
+	RuntimeRoot string   `json:"runtimeRoot"`  // --root for the runtime
+	Bundle      string   `json:"bundle"`       // directory with config.json
+	PidFile     string   `json:"pidFile"`      // where the runtime writes the container pid
+	Terminal    bool     `json:"terminal"`     // allocate a pty (console socket)
+	Stdin       bool     `json:"stdin"`        // keep stdin open for attach (-i)
+	LogDriver   string   `json:"logDriver"`    // k8s-file, none, passthrough
+	LogPath     string   `json:"logPath"`
+	LogMaxSize  int64    `json:"logMaxSize"`   // bytes, 0 = unlimited
+	LogMaxFiles int      `json:"logMaxFiles"`  // rotated files kept
+	AttachPath  string   `json:"attachPath"`   // unix socket served for attach
+	ExitFile    string   `json:"exitFile"`     // exit code written here
+	ExitCommand []string `json:"exitCommand"`  // run after exit (berth container cleanup)
+	// NetworkCommand is started once the container exists, with "{pid}"
+	// replaced by its pid (slirp4netns); it is killed when the container exits.
+	NetworkCommand []string `json:"networkCommand,omitempty"`
+	// NetworkReadyFD: the network command signals readiness by writing to
+	// this fd number (slirp4netns --ready-fd); 0 = do not wait.
+	NetworkReadyFD int `json:"networkReadyFd,omitempty"`
+	// NetworkAPISocket is slirp4netns' API socket, used to publish Ports.
+	NetworkAPISocket string        `json:"networkApiSocket,omitempty"`
+	Ports            []PortForward `json:"ports,omitempty"`
+}
+
+// PortForward is one published port: host address and port to container port.
+type PortForward struct {
+	HostIP        string `json:"hostIp"`
+	HostPort      uint16 `json:"hostPort"`
+	ContainerPort uint16 `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+}
+
+// Frame types on the attach socket. Each frame is 1 byte type, 4 bytes
+// big-endian length, then the payload.
+const (
+	FrameStdin    byte = 0 // client -> monitor
+	FrameStdout   byte = 1 // monitor -> client
+	FrameStderr   byte = 2 // monitor -> client
+	FrameResize   byte = 3 // client -> monitor: 4 bytes: rows, cols (uint16 BE)
+	FrameCloseIn  byte = 4 // client -> monitor: close the container's stdin
+	FrameExit     byte = 5 // monitor -> client: 4 bytes exit code (int32 BE)
+	FrameStdinEOF      = FrameCloseIn
+)
+
+// Sync messages the monitor writes on fd 3 to the berth process that
+// started it: one JSON line.
+type SyncMessage struct {
+	Pid     int    `json:"pid,omitempty"`
+	Started bool   `json:"started,omitempty"`
+	Error   string `json:"error,omitempty"`
+}

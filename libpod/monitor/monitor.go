@@ -1,0 +1,477 @@
+package monitor
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Run is the monitor's whole life. sync is a socket to the berth process
+// that started it: the monitor reports the pid once the container exists,
+// waits for "start" (sent once berth has recorded the state and attached),
+// starts the container and reports again. If berth dies before saying
+// "start", the container is deleted instead of being left half-made.
+func Run(cfg *Config, sync *os.File) int {
+	m := &monitor{cfg: cfg, hub: newHub()}
+	pid, err := m.create()
+	if err != nil {
+		reply(sync, SyncMessage{Error: err.Error()})
+		m.cleanupStdio()
+		return 1
+	}
+	reply(sync, SyncMessage{Pid: pid})
+	line, err := bufio.NewReader(sync).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "start" {
+		m.abort(pid)
+		return 1
+	}
+	if err := m.start(); err != nil {
+		reply(sync, SyncMessage{Error: err.Error()})
+		sync.Close()
+		m.abort(pid)
+		return 1
+	}
+	reply(sync, SyncMessage{Pid: pid, Started: true})
+	sync.Close()
+	code := m.wait(pid)
+	m.finish(code)
+	return 0
+}
+
+func reply(sync *os.File, msg SyncMessage) {
+	if sync == nil {
+		return
+	}
+	b, _ := json.Marshal(msg)
+	_, _ = sync.Write(append(b, '\n'))
+}
+
+// start runs `runtime start`.
+func (m *monitor) start() error {
+	cmd := exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "--log", filepath.Join(m.cfg.Bundle, "runtime.log"), "--log-format", "json", "start", m.cfg.ID)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s start failed: %s", filepath.Base(m.cfg.Runtime), runtimeError(filepath.Join(m.cfg.Bundle, "runtime.log"), err))
+	}
+	return nil
+}
+
+// abort deletes a container that will never be started.
+func (m *monitor) abort(pid int) {
+	_ = exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "delete", "--force", m.cfg.ID).Run()
+	code := m.wait(pid)
+	m.finish(code)
+}
+
+type monitor struct {
+	cfg *Config
+	hub *hub
+	log *logWriter
+
+	listener net.Listener
+	stdinMu  sync.Mutex
+	stdin    io.WriteCloser // container stdin (pipe or pty master), nil if closed
+	outputs  sync.WaitGroup
+	pty      *os.File
+	closers  []io.Closer
+	network  *exec.Cmd
+}
+
+// create runs `runtime create` with stdio the monitor owns and returns the
+// container's pid.
+func (m *monitor) create() (int, error) {
+	cfg := m.cfg
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return 0, fmt.Errorf("becoming subreaper: %w", err)
+	}
+	switch cfg.LogDriver {
+	case "k8s-file", "":
+		lw, err := openLog(cfg.LogPath, cfg.LogMaxSize, cfg.LogMaxFiles)
+		if err != nil {
+			return 0, err
+		}
+		m.log = lw
+	}
+	if err := m.listen(); err != nil {
+		return 0, err
+	}
+	args := []string{"--root", cfg.RuntimeRoot, "--log", filepath.Join(cfg.Bundle, "runtime.log"), "--log-format", "json",
+		"create", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile}
+	cmd := exec.Command(cfg.Runtime)
+	var console *consoleSocket
+	if cfg.Terminal {
+		var err error
+		console, err = newConsoleSocket()
+		if err != nil {
+			return 0, err
+		}
+		defer console.close()
+		args = append(args, "--console-socket", console.path)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	} else {
+		if err := m.pipes(cmd); err != nil {
+			return 0, err
+		}
+	}
+	cmd.Args = append([]string{cfg.Runtime}, append(args, cfg.ID)...)
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s create: %w", cfg.Runtime, err)
+	}
+	var ptyErr error
+	var ptyDone chan struct{}
+	if console != nil {
+		ptyDone = make(chan struct{})
+		go func() {
+			m.pty, ptyErr = console.receive()
+			close(ptyDone)
+		}()
+	}
+	err := cmd.Wait()
+	m.closeChildEnds()
+	if err != nil {
+		if console != nil {
+			console.close()
+			<-ptyDone
+		}
+		return 0, fmt.Errorf("%s create failed: %s", filepath.Base(cfg.Runtime), runtimeError(filepath.Join(cfg.Bundle, "runtime.log"), err))
+	}
+	if console != nil {
+		<-ptyDone
+		if ptyErr != nil {
+			return 0, ptyErr
+		}
+		m.stdin = m.pty
+		m.copyOutput("stdout", m.pty)
+	}
+	data, err := os.ReadFile(cfg.PidFile)
+	if err != nil {
+		return 0, fmt.Errorf("reading container pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, fmt.Errorf("bad container pid %q", data)
+	}
+	if err := m.startNetwork(pid); err != nil {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		return 0, err
+	}
+	if err := m.forwardPorts(); err != nil {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		return 0, err
+	}
+	return pid, nil
+}
+
+// runtimeError extracts the runtime's own error message from its JSON log.
+func runtimeError(logPath string, err error) string {
+	f, ferr := os.Open(logPath)
+	if ferr != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	msg := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var entry struct{ Level, Msg string }
+		if json.Unmarshal(sc.Bytes(), &entry) == nil && entry.Level == "error" {
+			msg = entry.Msg
+		}
+	}
+	if msg == "" {
+		return err.Error()
+	}
+	return msg
+}
+
+// childEnds are the pipe ends handed to the runtime; closed after create.
+type childEnds []*os.File
+
+func (m *monitor) pipes(cmd *exec.Cmd) error {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	m.closers = append(m.closers, outW, errW)
+	if m.cfg.Stdin {
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		cmd.Stdin = inR
+		m.closers = append(m.closers, inR)
+		m.stdin = inW
+	} else {
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			return err
+		}
+		cmd.Stdin = devnull
+		m.closers = append(m.closers, devnull)
+	}
+	m.copyOutput("stdout", outR)
+	m.copyOutput("stderr", errR)
+	return nil
+}
+
+func (m *monitor) closeChildEnds() {
+	for _, c := range m.closers {
+		c.Close()
+	}
+	m.closers = nil
+}
+
+func (m *monitor) cleanupStdio() {
+	m.closeChildEnds()
+	if m.listener != nil {
+		m.listener.Close()
+	}
+}
+
+// copyOutput logs a stream and forwards it to attached clients until EOF.
+func (m *monitor) copyOutput(stream string, r *os.File) {
+	typ := FrameStdout
+	if stream == "stderr" {
+		typ = FrameStderr
+	}
+	if m.cfg.LogDriver == "passthrough" {
+		w := os.Stdout
+		if typ == FrameStderr {
+			w = os.Stderr
+		}
+		m.outputs.Add(1)
+		go func() {
+			defer m.outputs.Done()
+			_, _ = io.Copy(w, r)
+		}()
+		return
+	}
+	m.outputs.Add(1)
+	go func() {
+		defer m.outputs.Done()
+		buf := make([]byte, 32*1024)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				if m.log != nil {
+					m.log.write(stream, buf[:n])
+				}
+				m.hub.send(typ, buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// listen serves the attach socket: clients receive output frames and send
+// stdin, resize and close-stdin frames.
+func (m *monitor) listen() error {
+	if m.cfg.AttachPath == "" {
+		return nil
+	}
+	_ = os.Remove(m.cfg.AttachPath)
+	path, release, err := SocketPath(filepath.Dir(m.cfg.AttachPath), filepath.Base(m.cfg.AttachPath))
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("unix", path)
+	release()
+	if err != nil {
+		return fmt.Errorf("listening on attach socket: %w", err)
+	}
+	m.listener = l
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c := m.hub.add(conn)
+			if c != nil {
+				go m.serveClient(c)
+			}
+		}
+	}()
+	return nil
+}
+
+func (m *monitor) serveClient(c *client) {
+	defer m.hub.remove(c)
+	for {
+		typ, payload, err := ReadFrame(c.conn)
+		if err != nil {
+			return
+		}
+		switch typ {
+		case FrameStdin:
+			m.stdinMu.Lock()
+			if m.stdin != nil {
+				_, _ = m.stdin.Write(payload)
+			}
+			m.stdinMu.Unlock()
+		case FrameCloseIn:
+			m.stdinMu.Lock()
+			if m.stdin != nil && m.pty == nil {
+				m.stdin.Close()
+				m.stdin = nil
+			}
+			m.stdinMu.Unlock()
+		case FrameResize:
+			if m.pty != nil && len(payload) == 4 {
+				ws := &unix.Winsize{Row: binary.BigEndian.Uint16(payload), Col: binary.BigEndian.Uint16(payload[2:])}
+				_ = unix.IoctlSetWinsize(int(m.pty.Fd()), unix.TIOCSWINSZ, ws)
+			}
+		}
+	}
+}
+
+// startNetwork runs the network helper (slirp4netns) for the container's
+// network namespace and waits until it says it is ready.
+func (m *monitor) startNetwork(pid int) error {
+	if len(m.cfg.NetworkCommand) == 0 {
+		return nil
+	}
+	args := make([]string, len(m.cfg.NetworkCommand))
+	for i, a := range m.cfg.NetworkCommand {
+		args[i] = strings.ReplaceAll(a, "{pid}", strconv.Itoa(pid))
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var ready *os.File
+	if m.cfg.NetworkReadyFD > 0 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		// ExtraFiles[i] becomes fd 3+i in the child.
+		for len(cmd.ExtraFiles) < m.cfg.NetworkReadyFD-3 {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, nil)
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, w)
+		ready = r
+	}
+	out, err := os.Create(filepath.Join(m.cfg.Bundle, "network.log"))
+	if err == nil {
+		cmd.Stdout, cmd.Stderr = out, out
+		defer out.Close()
+	}
+	err = cmd.Start()
+	for _, f := range cmd.ExtraFiles {
+		if f != nil {
+			f.Close() // only the helper may hold the write end, so its exit ends our read
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", args[0], err)
+	}
+	m.network = cmd
+	if ready != nil {
+		defer ready.Close()
+		done := make(chan error, 1)
+		go func() {
+			b := make([]byte, 1)
+			_, err := ready.Read(b)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				log, _ := os.ReadFile(filepath.Join(m.cfg.Bundle, "network.log"))
+				return fmt.Errorf("%s did not start: %s", filepath.Base(args[0]), strings.TrimSpace(string(log)))
+			}
+		case <-time.After(20 * time.Second):
+			return fmt.Errorf("%s did not become ready in 20s", filepath.Base(args[0]))
+		}
+	}
+	return nil
+}
+
+// wait reaps children until the container's init exits; as subreaper the
+// monitor also reaps anything the container leaves behind.
+func (m *monitor) wait(pid int) int32 {
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			// ECHILD: the container is gone without us seeing it.
+			return 255
+		}
+		if wpid != pid {
+			continue
+		}
+		switch {
+		case ws.Exited():
+			return int32(ws.ExitStatus())
+		case ws.Signaled():
+			return int32(128 + int(ws.Signal()))
+		}
+	}
+}
+
+// finish drains output, records the exit code, tells attached clients and
+// runs the exit command.
+func (m *monitor) finish(code int32) {
+	drained := make(chan struct{})
+	go func() {
+		m.outputs.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(2 * time.Second):
+		// Something the container spawned still holds the pipes open.
+	}
+	if m.network != nil && m.network.Process != nil {
+		_ = m.network.Process.Kill()
+		_, _ = m.network.Process.Wait()
+	}
+	if sock := m.cfg.NetworkAPISocket; sock != "" {
+		_ = os.Remove(sock)
+		if dir := filepath.Dir(sock); strings.HasPrefix(filepath.Base(dir), "berth-slirp") {
+			_ = os.Remove(dir)
+		}
+	}
+	if m.cfg.ExitFile != "" {
+		tmp := m.cfg.ExitFile + ".tmp"
+		if os.WriteFile(tmp, []byte(strconv.Itoa(int(code))), 0o600) == nil {
+			_ = os.Rename(tmp, m.cfg.ExitFile)
+		}
+	}
+	if m.log != nil {
+		m.log.close()
+	}
+	m.hub.finish(code)
+	if m.listener != nil {
+		m.listener.Close()
+	}
+	if len(m.cfg.ExitCommand) > 0 {
+		cmd := exec.Command(m.cfg.ExitCommand[0], m.cfg.ExitCommand[1:]...)
+		if out, err := os.OpenFile(filepath.Join(m.cfg.Bundle, "cleanup.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
+			cmd.Stdout, cmd.Stderr = out, out
+			defer out.Close()
+		}
+		_ = cmd.Run()
+	}
+}

@@ -1,0 +1,91 @@
+package oci
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// Runtime runs runc or crun commands for containers kept under Root.
+type Runtime struct {
+	Path string
+	Root string // the runtime's state directory (--root)
+}
+
+// ErrNotExist is returned when the runtime does not know the container.
+var ErrNotExist = errors.New("container does not exist in the OCI runtime")
+
+func (r *Runtime) run(args ...string) error {
+	cmd := exec.Command(r.Path, append([]string{"--root", r.Root}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "does not exist") || strings.Contains(msg, "not found") {
+			return fmt.Errorf("%s %s: %s: %w", r.name(), args[0], msg, ErrNotExist)
+		}
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("%s %s: %s", r.name(), args[0], msg)
+	}
+	return nil
+}
+
+func (r *Runtime) name() string { return baseName(r.Path) }
+
+// Start starts the user process of a created container.
+func (r *Runtime) Start(id string) error { return r.run("start", id) }
+
+// Kill sends a signal to the container's init (or all processes).
+func (r *Runtime) Kill(id string, sig int, all bool) error {
+	args := []string{"kill"}
+	if all {
+		args = append(args, "--all")
+	}
+	return r.run(append(args, id, strconv.Itoa(sig))...)
+}
+
+// Delete removes the runtime's record of the container.
+func (r *Runtime) Delete(id string, force bool) error {
+	args := []string{"delete"}
+	if force {
+		args = append(args, "--force")
+	}
+	return r.run(append(args, id)...)
+}
+
+// Pause freezes the container.
+func (r *Runtime) Pause(id string) error { return r.run("pause", id) }
+
+// Resume thaws the container.
+func (r *Runtime) Resume(id string) error { return r.run("resume", id) }
+
+// State is the runtime's view of a container.
+type State struct {
+	Status string `json:"status"` // created, running, paused, stopped
+	Pid    int    `json:"pid"`
+}
+
+// State asks the runtime about a container.
+func (r *Runtime) State(id string) (State, error) {
+	cmd := exec.Command(r.Path, "--root", r.Root, "state", id)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "does not exist") || strings.Contains(msg, "not found") {
+			return State{}, ErrNotExist
+		}
+		return State{}, fmt.Errorf("%s state %s: %s", r.name(), id, msg)
+	}
+	var st State
+	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
+		return State{}, fmt.Errorf("parsing %s state: %w", r.name(), err)
+	}
+	return st, nil
+}

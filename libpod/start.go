@@ -1,0 +1,325 @@
+package libpod
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth-containers/berth/libpod/monitor"
+	"golang.org/x/sys/unix"
+)
+
+// ErrAlreadyRunning is returned when starting a running container.
+var ErrAlreadyRunning = errors.New("container is already running")
+
+// StartError carries the exit code podman uses for a failed start: 127
+// when the command is not found, 126 when it cannot be executed.
+type StartError struct {
+	Code int
+	Err  error
+}
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Start runs the container under a new monitor. beforeStart, if not nil,
+// runs once the container exists but before its process starts (to attach
+// without missing output).
+func (c *Container) Start(beforeStart func() error) error {
+	lock, err := c.rt.lockContainer(c.ID())
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	if err := c.refresh(); err != nil {
+		return err
+	}
+	c.reconcile()
+	switch c.State.Status {
+	case StatusRunning:
+		return fmt.Errorf("%s: %w", c.Name(), ErrAlreadyRunning)
+	case StatusPaused:
+		return fmt.Errorf("%s is paused: unpause it instead", c.Name())
+	}
+	return c.startLocked(beforeStart)
+}
+
+func (c *Container) startLocked(beforeStart func() error) error {
+	st, err := c.rt.Store()
+	if err != nil {
+		return err
+	}
+	runDir, err := st.ContainerRunDirectory(c.ID())
+	if err != nil {
+		return fmt.Errorf("finding run directory of %s: %w", c.Name(), err)
+	}
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return fmt.Errorf("creating run directory: %w", err)
+	}
+	for _, stale := range []string{"exit", "exit.tmp", "pidfile", "runtime.log", "attach"} {
+		_ = os.Remove(filepath.Join(runDir, stale))
+	}
+	rootfs, err := st.Mount(c.ID(), "")
+	if err != nil {
+		return fmt.Errorf("mounting storage of container %s: %w", c.Name(), err)
+	}
+	fail := func(err error) error {
+		_, _ = st.Unmount(c.ID(), true)
+		c.State.Mountpoint = ""
+		c.State.Error = err.Error()
+		_ = c.save()
+		return err
+	}
+	if c.Config.LogPath != "" {
+		if err := os.MkdirAll(filepath.Dir(c.Config.LogPath), 0o700); err != nil {
+			return fail(fmt.Errorf("creating log directory: %w", err))
+		}
+	}
+	files, err := c.prepareFiles(runDir, c.Config.ImageName)
+	if err != nil {
+		return fail(err)
+	}
+	spec, err := c.generateSpec(rootfs, files)
+	if err != nil {
+		return fail(err)
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.WriteFile(filepath.Join(runDir, "config.json"), specJSON, 0o600); err != nil {
+		return fail(fmt.Errorf("writing OCI spec: %w", err))
+	}
+	mcfg, err := c.monitorConfig(runDir)
+	if err != nil {
+		return fail(err)
+	}
+	proc, sock, msg, err := c.rt.spawnMonitor(mcfg, runDir)
+	if err != nil {
+		return fail(err)
+	}
+	if msg.Error != "" {
+		_, _ = proc.Wait()
+		return fail(startError(msg.Error))
+	}
+	c.State = ContainerState{
+		Status: StatusCreated, Pid: msg.Pid, MonitorPid: proc.Pid, MonitorStart: processStart(proc.Pid),
+		Mountpoint: rootfs, RestartCount: c.State.RestartCount,
+	}
+	if err := c.save(); err != nil {
+		sock.Close()
+		return err
+	}
+	if beforeStart != nil {
+		if err := beforeStart(); err != nil {
+			sock.Close() // the monitor deletes the container
+			return err
+		}
+	}
+	msg, err = sendStart(sock)
+	sock.Close()
+	if err != nil || msg.Error != "" {
+		if err == nil {
+			err = startError(msg.Error)
+		}
+		_, _ = proc.Wait()
+		c.State.Status = StatusExited
+		c.State.Error = err.Error()
+		_, _ = st.Unmount(c.ID(), true)
+		c.State.Mountpoint = ""
+		_ = c.save()
+		return err
+	}
+	_ = proc.Release()
+	c.State.Status = StatusRunning
+	c.State.StartedAt = time.Now()
+	c.State.Error = ""
+	return c.save()
+}
+
+// startError maps the runtime's message to podman's exit codes.
+func startError(msg string) error {
+	code := 125
+	fromRuntime := strings.Contains(msg, " create failed: ") || strings.Contains(msg, " start failed: ")
+	switch {
+	case !fromRuntime:
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+		code = 127
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "exec format error"):
+		code = 126
+	}
+	return &StartError{Code: code, Err: errors.New(msg)}
+}
+
+func (c *Container) monitorConfig(runDir string) (*monitor.Config, error) {
+	rt, _, err := c.rt.OCIRuntime()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cfg := &monitor.Config{
+		ID: c.ID(), Runtime: rt.Path, RuntimeRoot: rt.Root, Bundle: runDir,
+		PidFile: filepath.Join(runDir, "pidfile"), Terminal: c.Config.Terminal, Stdin: c.Config.Stdin,
+		LogDriver: c.Config.LogDriver, LogPath: c.Config.LogPath, LogMaxSize: c.Config.LogMaxSize,
+		LogMaxFiles: c.Config.LogMaxFiles, AttachPath: filepath.Join(runDir, "attach"),
+		ExitFile:    filepath.Join(runDir, "exit"),
+		ExitCommand: append(append([]string{exe}, c.rt.globalArgs()...), "container", "cleanup", c.ID()),
+	}
+	if c.Config.Network == "slirp4netns" {
+		slirp, err := exec.LookPath("slirp4netns")
+		if err != nil {
+			return nil, errors.New("slirp4netns not found: install the slirp4netns package, or use --network host|none")
+		}
+		api := filepath.Join(runDir, "slirp.sock")
+		_ = os.Remove(api)
+		if len(api) >= 100 { // sun_path holds 108 bytes
+			dir, err := os.MkdirTemp("", "berth-slirp")
+			if err != nil {
+				return nil, fmt.Errorf("creating slirp4netns socket directory: %w", err)
+			}
+			api = filepath.Join(dir, "api.sock")
+		}
+		cfg.NetworkCommand = []string{slirp, "--configure", "--mtu=65520", "--disable-host-loopback",
+			"--enable-sandbox", "--enable-seccomp", "--ready-fd=3", "--api-socket", api, "{pid}", "tap0"}
+		cfg.NetworkReadyFD = 3
+		cfg.NetworkAPISocket = api
+		for _, p := range c.Config.Ports {
+			cfg.Ports = append(cfg.Ports, monitor.PortForward{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+		}
+	}
+	return cfg, nil
+}
+
+// globalArgs are the flags a child berth needs to see the same store.
+func (r *Runtime) globalArgs() []string {
+	so, _ := r.storeOptions()
+	args := []string{"--root", so.GraphRoot, "--runroot", so.RunRoot, "--log-level", "warn"}
+	if r.opts.StorageDriver != "" {
+		args = append(args, "--storage-driver", r.opts.StorageDriver)
+	}
+	for _, o := range r.opts.StorageOpts {
+		args = append(args, "--storage-opt", o)
+	}
+	if r.opts.Runtime != "" {
+		args = append(args, "--runtime", r.opts.Runtime)
+	}
+	return args
+}
+
+// monitorPath finds berth-monitor next to berth, then in PATH.
+func monitorPath() (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "berth-monitor")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	for _, p := range []string{"/usr/libexec/berth/berth-monitor", "/usr/local/libexec/berth/berth-monitor"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("berth-monitor"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("berth-monitor not found next to berth, in /usr/libexec/berth or in PATH")
+}
+
+// spawnMonitor starts a detached monitor and waits for its first report.
+func (r *Runtime) spawnMonitor(cfg *monitor.Config, runDir string) (*os.Process, *os.File, monitor.SyncMessage, error) {
+	var msg monitor.SyncMessage
+	path, err := monitorPath()
+	if err != nil {
+		return nil, nil, msg, err
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, nil, msg, err
+	}
+	cfgPath := filepath.Join(runDir, "monitor.json")
+	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
+		return nil, nil, msg, fmt.Errorf("writing monitor config: %w", err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, msg, fmt.Errorf("creating monitor socket: %w", err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync")
+	defer theirs.Close()
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		ours.Close()
+		return nil, nil, msg, err
+	}
+	defer devnull.Close()
+	cmd := exec.Command(path, cfgPath)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	if cfg.LogDriver == "passthrough" {
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	}
+	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		ours.Close()
+		return nil, nil, msg, fmt.Errorf("starting monitor: %w", err)
+	}
+	theirs.Close()
+	line, err := bufio.NewReader(ours).ReadString('\n')
+	if err != nil {
+		ours.Close()
+		_, _ = cmd.Process.Wait()
+		return nil, nil, msg, fmt.Errorf("monitor exited before creating the container (see %s)", runDir)
+	}
+	if err := json.Unmarshal([]byte(line), &msg); err != nil {
+		ours.Close()
+		return nil, nil, msg, fmt.Errorf("bad monitor message %q", line)
+	}
+	return cmd.Process, ours, msg, nil
+}
+
+func sendStart(sock *os.File) (monitor.SyncMessage, error) {
+	var msg monitor.SyncMessage
+	if _, err := sock.Write([]byte("start\n")); err != nil {
+		return msg, fmt.Errorf("telling the monitor to start: %w", err)
+	}
+	line, err := bufio.NewReader(sock).ReadString('\n')
+	if err != nil {
+		return msg, errors.New("the monitor exited while starting the container")
+	}
+	if err := json.Unmarshal([]byte(line), &msg); err != nil {
+		return msg, fmt.Errorf("bad monitor message %q", line)
+	}
+	return msg, nil
+}
+
+// processStart returns a process' start time (field 22 of /proc/PID/stat),
+// 0 if it does not exist.
+func processStart(pid int) uint64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return 0
+	}
+	var v uint64
+	fmt.Sscan(fields[19], &v)
+	return v
+}

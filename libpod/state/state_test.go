@@ -1,0 +1,114 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func row(id, name string) *ContainerRow {
+	return &ContainerRow{ID: id, Name: name, Config: []byte("{}"), State: []byte(`{"status":"created"}`), Created: time.Now()}
+}
+
+func TestNamesAreUniqueUnderConcurrentOpeners(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			db, err := Open(path) // a separate connection, as a separate process would have
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer db.Close()
+			errs[i] = db.AddContainer(row(fmt.Sprintf("%064x", i+1), "same"))
+		}(i)
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrNameInUse):
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d inserts of the same name succeeded, want exactly 1", ok)
+	}
+}
+
+func TestLookupByNameIDAndPrefix(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, r := range []*ContainerRow{row("abc111", "one"), row("abc222", "two"), row("def333", "three")} {
+		if err := db.AddContainer(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for in, want := range map[string]string{"one": "abc111", "abc222": "abc222", "def": "def333", "abc1": "abc111"} {
+		r, err := db.LookupContainer(in)
+		if err != nil || r.ID != want {
+			t.Errorf("lookup %q = %v, %v; want %s", in, r, err, want)
+		}
+	}
+	if _, err := db.LookupContainer("abc"); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("ambiguous prefix: %v", err)
+	}
+	if _, err := db.LookupContainer("nope"); !errors.Is(err, ErrNoSuchContainer) {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+func TestModifyStateAndRemove(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.AddContainer(row("aaa", "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ModifyState("aaa", func(b []byte) ([]byte, error) { return []byte(`{"status":"running"}`), nil }); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := db.LookupContainer("a")
+	if string(r.State) != `{"status":"running"}` {
+		t.Fatalf("state = %s", r.State)
+	}
+	if err := db.SetName("aaa", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RemoveContainer("aaa"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UpdateState("aaa", nil); !errors.Is(err, ErrNoSuchContainer) {
+		t.Fatalf("update of removed container: %v", err)
+	}
+}
+
+// BenchmarkProcessLifecycle models one berth invocation: open, one write
+// transaction, close. Used to choose the journal mode (see Open).
+func BenchmarkProcessLifecycle(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "state.db")
+	for i := 0; b.Loop(); i++ {
+		db, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := db.AddContainer(row(fmt.Sprintf("%064x", i), fmt.Sprintf("c%d", i))); err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+	}
+}
