@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod/state"
+	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
 )
 
@@ -18,10 +19,12 @@ import (
 // of one name cannot both win), then the storage container is made; a
 // failure removes what was made.
 func (r *Runtime) CreateContainer(cfg ContainerConfig) (*Container, error) {
+	logrus.Debugf("create: opening store")
 	st, err := r.Store()
 	if err != nil {
 		return nil, err
 	}
+	logrus.Debugf("create: opening database")
 	db, err := r.DB()
 	if err != nil {
 		return nil, err
@@ -53,6 +56,7 @@ func (r *Runtime) CreateContainer(cfg ContainerConfig) (*Container, error) {
 		}
 		return nil, err
 	}
+	logrus.Debugf("create %s: row added, creating storage", cfg.ID)
 	if _, err := r.createStorage(st, &cfg); err != nil {
 		_ = db.RemoveContainer(cfg.ID)
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod/oci"
+	"github.com/berth-containers/berth/libpod/state"
+	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
 	"golang.org/x/sys/unix"
 )
@@ -82,14 +84,17 @@ func (c *Container) reconcile() {
 // cleanupLocked records the exit and releases what the running container
 // held: the runtime's record and the storage mount.
 func (c *Container) cleanupLocked(code int32, why string) {
+	logrus.Debugf("cleanup %s: deleting from runtime", c.ID())
 	if rt, _, err := c.rt.OCIRuntime(); err == nil {
 		if err := rt.Delete(c.ID(), true); err != nil && !errors.Is(err, oci.ErrNotExist) {
 			c.State.Error = err.Error()
 		}
 	}
+	logrus.Debugf("cleanup %s: unmounting", c.ID())
 	if st, err := c.rt.Store(); err == nil {
 		_, _ = st.Unmount(c.ID(), true)
 	}
+	logrus.Debugf("cleanup %s: saving", c.ID())
 	if c.State.Status != StatusExited || c.State.FinishedAt.IsZero() {
 		c.State.FinishedAt = time.Now()
 	}
@@ -122,6 +127,14 @@ func (r *Runtime) Cleanup(nameOrID string) error {
 	}
 	if c.State.Status == StatusExited || c.State.Status == StatusCreated && c.State.MonitorPid == 0 {
 		lock.unlock()
+		if c.Config.AutoRemove && c.State.Status == StatusExited {
+			// Someone else cleaned up; make sure --rm is done before returning.
+			err := r.RemoveContainer(c, RemoveOptions{Force: true, Volumes: true})
+			if errors.Is(err, state.ErrNoSuchContainer) {
+				return nil
+			}
+			return err
+		}
 		return nil
 	}
 	if c.monitorAlive() && c.State.Pid != 0 && processStart(c.State.Pid) != 0 {
@@ -337,10 +350,15 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	if rt, _, err := r.OCIRuntime(); err == nil {
-		_ = rt.Delete(c.ID(), true)
+	if c.State.Status != StatusExited && c.State.Status != StatusCreated {
+		if rt, _, err := r.OCIRuntime(); err == nil {
+			_ = rt.Delete(c.ID(), true)
+		}
 	}
-	_, _ = st.Unmount(c.ID(), true)
+	if c.State.Mountpoint != "" {
+		_, _ = st.Unmount(c.ID(), true)
+	}
+	logrus.Debugf("remove %s: deleting storage", c.ID())
 	if err := st.DeleteContainer(c.ID()); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
 		return fmt.Errorf("removing storage of container %s: %w", c.Name(), err)
 	}
@@ -348,9 +366,11 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 	if err != nil {
 		return err
 	}
+	logrus.Debugf("remove %s: deleting row", c.ID())
 	if err := db.RemoveContainer(c.ID()); err != nil {
 		return fmt.Errorf("removing container %s: %w", c.Name(), err)
 	}
+	logrus.Debugf("remove %s: done", c.ID())
 	r.removeLock(c.ID())
 	return nil
 }

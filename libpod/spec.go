@@ -31,7 +31,7 @@ func (c *Container) generateSpec(rootfs string, files preparedFiles) (*specs.Spe
 		Hostname: c.hostname(),
 		Process: &specs.Process{
 			Terminal: c.Config.Terminal, Args: o.Args, Env: o.Env, Cwd: o.Cwd,
-			Capabilities: &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
+			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
 			NoNewPrivileges: false,
 		},
 		Mounts: []specs.Mount{

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod/monitor"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,6 +67,7 @@ func (c *Container) startLocked(beforeStart func() error) error {
 	for _, stale := range []string{"exit", "exit.tmp", "pidfile", "runtime.log", "attach"} {
 		_ = os.Remove(filepath.Join(runDir, stale))
 	}
+	logrus.Debugf("start %s: mounting", c.ID())
 	rootfs, err := st.Mount(c.ID(), "")
 	if err != nil {
 		return fmt.Errorf("mounting storage of container %s: %w", c.Name(), err)
@@ -101,7 +103,9 @@ func (c *Container) startLocked(beforeStart func() error) error {
 	if err != nil {
 		return fail(err)
 	}
+	logrus.Debugf("start %s: spawning monitor", c.ID())
 	proc, sock, msg, err := c.rt.spawnMonitor(mcfg, runDir)
+	logrus.Debugf("start %s: monitor reported %+v", c.ID(), msg)
 	if err != nil {
 		return fail(err)
 	}
@@ -124,6 +128,7 @@ func (c *Container) startLocked(beforeStart func() error) error {
 		}
 	}
 	msg, err = sendStart(sock)
+	logrus.Debugf("start %s: started %+v", c.ID(), msg)
 	sock.Close()
 	if err != nil || msg.Error != "" {
 		if err == nil {

@@ -116,6 +116,8 @@ static void __attribute__((constructor)) berth_join_userns(int argc, char **argv
 		return; // stale pid file: the Go side replaces it
 
 	char path[64];
+	char cwd[4096];
+	int have_cwd = getcwd(cwd, sizeof cwd) != NULL;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
@@ -132,6 +134,12 @@ static void __attribute__((constructor)) berth_join_userns(int argc, char **argv
 	}
 	if (setns(mntfd, CLONE_NEWNS) != 0) {
 		snprintf(join_error, sizeof join_error, "joining mount namespace of pause process %ld: %s", pid, strerror(errno));
+		goto out;
+	}
+	// Entering a mount namespace moves us to its root: go back to where the
+	// user was, so relative paths keep working.
+	if (have_cwd && chdir(cwd) != 0) {
+		snprintf(join_error, sizeof join_error, "returning to %s in the user namespace: %s", cwd, strerror(errno));
 		goto out;
 	}
 	if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) {

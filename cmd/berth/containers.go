@@ -22,13 +22,54 @@ func newContainerCommand() *cobra.Command {
 	ls := newPsCommand("ls")
 	ls.Aliases = []string{"list", "ps"}
 	cmd.AddCommand(ls, newCreateCommand(), newRunCommand(), newStartCommand(), newStopCommand(), newKillCommand(),
-		newRmCommand("rm"), newWaitCommand(), newLogsCommand(), newContainerExistsCommand(), newCleanupCommand())
+		newRmCommand("rm"), newWaitCommand(), newLogsCommand(), newContainerExistsCommand(), newCleanupCommand(),
+		newContainerInspectCommand())
+	cmd.AddCommand(moreContainerCommands()...)
+	prune := newContainerPruneCommand()
+	cmd.AddCommand(prune)
 	return cmd
 }
 
 func containerAliases() []*cobra.Command {
-	return []*cobra.Command{newPsCommand("ps"), newCreateCommand(), newRunCommand(), newStartCommand(),
-		newStopCommand(), newKillCommand(), newRmCommand("rm"), newWaitCommand(), newLogsCommand()}
+	return append([]*cobra.Command{newPsCommand("ps"), newCreateCommand(), newRunCommand(), newStartCommand(),
+		newStopCommand(), newKillCommand(), newRmCommand("rm"), newWaitCommand(), newLogsCommand(), newUnshareCommand()},
+		moreContainerCommands()...)
+}
+
+func newContainerPruneCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "prune [options]",
+		Short: "Remove all non running containers",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !force {
+				fmt.Print("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ")
+				var answer string
+				fmt.Scanln(&answer)
+				if answer != "y" && answer != "Y" && answer != "yes" {
+					return nil
+				}
+			}
+			r := runtime()
+			cs, err := r.ListContainers()
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				if c.State.Status == libpod.StatusRunning || c.State.Status == libpod.StatusPaused {
+					continue
+				}
+				if err := r.RemoveContainer(c, libpod.RemoveOptions{}); err != nil {
+					return err
+				}
+				fmt.Println(c.ID())
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	return cmd
 }
 
 // containerError maps lookup failures to podman's messages.

@@ -18,8 +18,8 @@ import (
 // createFlags are the flags of `create` and `run`.
 type createFlags struct {
 	name, hostname, workdir, user, entrypoint, network, restart, stopSignal string
-	logDriver, pull, cidFile                                                 string
-	env, labels, publish, addHosts, dns, dnsSearch, dnsOptions, logOpts    []string
+	logDriver, pull, cidFile                                                string
+	env, labels, publish, addHosts, dns, dnsSearch, dnsOptions, logOpts     []string
 	interactive, tty, rm, detach                                            bool
 	stopTimeout                                                             uint
 }

@@ -17,11 +17,11 @@ var templateFuncs = template.FuncMap{
 		b, err := json.Marshal(v)
 		return string(b), err
 	},
-	"lower":    strings.ToLower,
-	"upper":    strings.ToUpper,
-	"title":    strings.Title, //nolint:staticcheck // podman compatibility
-	"join":     strings.Join,
-	"split":    strings.Split,
+	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+	"title": strings.Title, //nolint:staticcheck // podman compatibility
+	"join":  strings.Join,
+	"split": strings.Split,
 	"truncate": func(s string, n int) string {
 		if len(s) > n {
 			return s[:n]

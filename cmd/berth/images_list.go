@@ -16,18 +16,18 @@ import (
 
 // imageRow is one line of `berth images`; its fields are the --format names.
 type imageRow struct {
-	ID          string
-	Repository  string
-	Tag         string
-	Digest      string
-	CreatedAt   time.Time
-	Size        string
-	ReadOnly    bool
-	Dangling    bool
-	Containers  int
-	Names       []string
-	summary     *image.Summary
-	noTrunc     bool
+	ID         string
+	Repository string
+	Tag        string
+	Digest     string
+	CreatedAt  time.Time
+	Size       string
+	ReadOnly   bool
+	Dangling   bool
+	Containers int
+	Names      []string
+	summary    *image.Summary
+	noTrunc    bool
 }
 
 func (r imageRow) Created() string      { return humanSince(r.CreatedAt) }
@@ -290,7 +290,9 @@ func imageFilter(ir *image.Runtime, key, value string) (func(*image.Summary) (bo
 			return s.Intermediate == want, nil
 		}, nil
 	case "id":
-		return func(s *image.Summary) (bool, error) { return strings.HasPrefix(s.ID, strings.TrimPrefix(value, "sha256:")), nil }, nil
+		return func(s *image.Summary) (bool, error) {
+			return strings.HasPrefix(s.ID, strings.TrimPrefix(value, "sha256:")), nil
+		}, nil
 	case "reference":
 		return func(s *image.Summary) (bool, error) { return matchReference(s.Names, value), nil }, nil
 	case "label":

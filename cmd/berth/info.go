@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	goruntime "runtime"
+	"strings"
 
 	"github.com/berth-containers/berth/libpod/oci"
 	"github.com/berth-containers/berth/rootless"
@@ -22,18 +22,18 @@ type infoReport struct {
 }
 
 type hostInfo struct {
-	Arch          string        `json:"arch"`
-	OS            string        `json:"os"`
-	Kernel        string        `json:"kernel"`
-	Hostname      string        `json:"hostname"`
-	CPUs          int           `json:"cpus"`
-	MemTotal      int64         `json:"memTotal"`
-	CgroupVersion string        `json:"cgroupVersion"`
-	OCIRuntime    ociInfo       `json:"ociRuntime"`
-	Security      securityInfo  `json:"security"`
-	IDMappings    idMappings    `json:"idMappings"`
-	PausePID      string        `json:"pausePid,omitempty"`
-	PausePIDFile  string        `json:"pausePidFile,omitempty"`
+	Arch          string       `json:"arch"`
+	OS            string       `json:"os"`
+	Kernel        string       `json:"kernel"`
+	Hostname      string       `json:"hostname"`
+	CPUs          int          `json:"cpus"`
+	MemTotal      int64        `json:"memTotal"`
+	CgroupVersion string       `json:"cgroupVersion"`
+	OCIRuntime    ociInfo      `json:"ociRuntime"`
+	Security      securityInfo `json:"security"`
+	IDMappings    idMappings   `json:"idMappings"`
+	PausePID      string       `json:"pausePid,omitempty"`
+	PausePIDFile  string       `json:"pausePidFile,omitempty"`
 }
 
 type ociInfo struct {
@@ -53,13 +53,13 @@ type idMappings struct {
 }
 
 type storeInfo struct {
-	GraphRoot       string `json:"graphRoot"`
-	RunRoot         string `json:"runRoot"`
-	GraphDriverName string `json:"graphDriverName"`
-	GraphDriverWhy  string `json:"graphDriverReason"`
+	GraphRoot       string   `json:"graphRoot"`
+	RunRoot         string   `json:"runRoot"`
+	GraphDriverName string   `json:"graphDriverName"`
+	GraphDriverWhy  string   `json:"graphDriverReason"`
 	GraphOptions    []string `json:"graphOptions"`
-	ImageCount      int    `json:"imageCount"`
-	ContainerCount  int    `json:"containerCount"`
+	ImageCount      int      `json:"imageCount"`
+	ContainerCount  int      `json:"containerCount"`
 }
 
 func newInfoCommand() *cobra.Command {

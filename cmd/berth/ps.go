@@ -35,23 +35,23 @@ var psHeaders = map[string]string{
 
 // psJSON is podman's `ps --format json` element.
 type psJSON struct {
-	AutoRemove bool              `json:"AutoRemove"`
-	Command    []string          `json:"Command"`
-	Created    int64             `json:"Created"`
-	CreatedAt  string            `json:"CreatedAt"`
-	Exited     bool              `json:"Exited"`
-	ExitedAt   int64             `json:"ExitedAt"`
-	ExitCode   int32             `json:"ExitCode"`
-	ID         string            `json:"Id"`
-	Image      string            `json:"Image"`
-	ImageID    string            `json:"ImageID"`
-	Labels     map[string]string `json:"Labels"`
-	Names      []string          `json:"Names"`
-	Pid        int               `json:"Pid"`
+	AutoRemove bool                 `json:"AutoRemove"`
+	Command    []string             `json:"Command"`
+	Created    int64                `json:"Created"`
+	CreatedAt  string               `json:"CreatedAt"`
+	Exited     bool                 `json:"Exited"`
+	ExitedAt   int64                `json:"ExitedAt"`
+	ExitCode   int32                `json:"ExitCode"`
+	ID         string               `json:"Id"`
+	Image      string               `json:"Image"`
+	ImageID    string               `json:"ImageID"`
+	Labels     map[string]string    `json:"Labels"`
+	Names      []string             `json:"Names"`
+	Pid        int                  `json:"Pid"`
 	Ports      []libpod.PortMapping `json:"Ports"`
-	StartedAt  int64             `json:"StartedAt"`
-	State      string            `json:"State"`
-	Status     string            `json:"Status"`
+	StartedAt  int64                `json:"StartedAt"`
+	State      string               `json:"State"`
+	Status     string               `json:"Status"`
 }
 
 func newPsCommand(use string) *cobra.Command {

@@ -79,6 +79,7 @@ func setup(cmd *cobra.Command) error {
 		return fmt.Errorf("invalid --log-level %q: %w", globalOpts.LogLevel, err)
 	}
 	logrus.SetLevel(level)
+	logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
 	for c := cmd; c != nil; c = c.Parent() {
 		if c.Annotations[noStorage] == "true" {
 			return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod"
+	"github.com/berth-containers/berth/libpod/state"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -166,9 +167,11 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 			return err
 		}
 	}
-	// The monitor exits once cleanup (and --rm) is done: wait for it so the
-	// state is final when we return, as with podman.
-	c.WaitMonitor(30 * time.Second)
+	// Clean up here rather than wait for the monitor's cleanup process, so
+	// the state is final (and --rm done) when we return, as with podman.
+	if err := runtime().Cleanup(c.ID()); err != nil && !errors.Is(err, state.ErrNoSuchContainer) {
+		return err
+	}
 	if code != 0 {
 		return &exitError{code: int(code), err: errors.New("")}
 	}

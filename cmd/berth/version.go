@@ -17,12 +17,12 @@ var (
 )
 
 type versionInfo struct {
-	Version   string
+	Version    string
 	APIVersion string
-	GoVersion string
-	GitCommit string
-	Built     string
-	OsArch    string
+	GoVersion  string
+	GitCommit  string
+	Built      string
+	OsArch     string
 }
 
 func newVersionCommand() *cobra.Command {
@@ -34,12 +34,12 @@ func newVersionCommand() *cobra.Command {
 		Annotations: map[string]string{noStorage: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := versionInfo{
-				Version:   version,
+				Version:    version,
 				APIVersion: version,
-				GoVersion: goruntime.Version(),
-				GitCommit: gitCommit,
-				Built:     buildTime,
-				OsArch:    goruntime.GOOS + "/" + goruntime.GOARCH,
+				GoVersion:  goruntime.Version(),
+				GitCommit:  gitCommit,
+				Built:      buildTime,
+				OsArch:     goruntime.GOOS + "/" + goruntime.GOARCH,
 			}
 			switch format {
 			case "":

@@ -143,4 +143,3 @@ func (h *hub) finish(code int32) {
 	h.clients = map[*client]bool{}
 	h.mu.Unlock()
 }
-

@@ -11,19 +11,19 @@ package monitor
 // bundle and passes its path.
 type Config struct {
 	ID          string   `json:"id"`
-	Runtime     string   `json:"runtime"`      // path of runc or crun
-	RuntimeRoot string   `json:"runtimeRoot"`  // --root for the runtime
-	Bundle      string   `json:"bundle"`       // directory with config.json
-	PidFile     string   `json:"pidFile"`      // where the runtime writes the container pid
-	Terminal    bool     `json:"terminal"`     // allocate a pty (console socket)
-	Stdin       bool     `json:"stdin"`        // keep stdin open for attach (-i)
-	LogDriver   string   `json:"logDriver"`    // k8s-file, none, passthrough
+	Runtime     string   `json:"runtime"`     // path of runc or crun
+	RuntimeRoot string   `json:"runtimeRoot"` // --root for the runtime
+	Bundle      string   `json:"bundle"`      // directory with config.json
+	PidFile     string   `json:"pidFile"`     // where the runtime writes the container pid
+	Terminal    bool     `json:"terminal"`    // allocate a pty (console socket)
+	Stdin       bool     `json:"stdin"`       // keep stdin open for attach (-i)
+	LogDriver   string   `json:"logDriver"`   // k8s-file, none, passthrough
 	LogPath     string   `json:"logPath"`
-	LogMaxSize  int64    `json:"logMaxSize"`   // bytes, 0 = unlimited
-	LogMaxFiles int      `json:"logMaxFiles"`  // rotated files kept
-	AttachPath  string   `json:"attachPath"`   // unix socket served for attach
-	ExitFile    string   `json:"exitFile"`     // exit code written here
-	ExitCommand []string `json:"exitCommand"`  // run after exit (berth container cleanup)
+	LogMaxSize  int64    `json:"logMaxSize"`  // bytes, 0 = unlimited
+	LogMaxFiles int      `json:"logMaxFiles"` // rotated files kept
+	AttachPath  string   `json:"attachPath"`  // unix socket served for attach
+	ExitFile    string   `json:"exitFile"`    // exit code written here
+	ExitCommand []string `json:"exitCommand"` // run after exit (berth container cleanup)
 	// NetworkCommand is started once the container exists, with "{pid}"
 	// replaced by its pid (slirp4netns); it is killed when the container exits.
 	NetworkCommand []string `json:"networkCommand,omitempty"`

@@ -73,8 +73,12 @@ func (r *Runtime) List() ([]Summary, error) {
 			TopLayer:   img.TopLayer,
 			ReadOnly:   img.ReadOnly,
 		}
+		// As storage's ImageSize: the layers plus the image's own data.
 		for l := byID[img.TopLayer]; l != nil; l = byID[l.Parent] {
 			s.Size += l.UncompressedSize
+		}
+		for _, n := range img.BigDataSizes {
+			s.Size += n
 		}
 		s.Intermediate = len(img.Names) == 0 && img.TopLayer != "" && parents[img.TopLayer]
 		out = append(out, s)

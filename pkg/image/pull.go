@@ -11,9 +11,9 @@ import (
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/image"
-	"go.podman.io/image/v5/transports"
 	"go.podman.io/image/v5/pkg/shortnames"
 	is "go.podman.io/image/v5/storage"
+	"go.podman.io/image/v5/transports"
 	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 	"go.podman.io/storage"
@@ -23,12 +23,12 @@ import (
 
 // CopyOptions are the registry-facing options shared by pull and push.
 type CopyOptions struct {
-	TLSVerify       types.OptionalBool
-	AuthFile        string
-	Creds           string // user[:password]
-	CertDir         string
-	SignaturePolicy string
-	Progress        io.Writer // nil: quiet
+	TLSVerify        types.OptionalBool
+	AuthFile         string
+	Creds            string // user[:password]
+	CertDir          string
+	SignaturePolicy  string
+	Progress         io.Writer // nil: quiet
 	RemoveSignatures bool
 }
 

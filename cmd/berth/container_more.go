@@ -1,0 +1,376 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth-containers/berth/libpod"
+	"github.com/berth-containers/berth/rootless"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+func moreContainerCommands() []*cobra.Command {
+	return []*cobra.Command{newRestartCommand(), newPauseCommand(true), newPauseCommand(false), newRenameCommand(),
+		newPortCommand(), newAttachCommand(), newMountCommand(), newUnmountCommand(), newExportCommand(), newDiffCommand(),
+		newExecCommand()}
+}
+
+func newRestartCommand() *cobra.Command {
+	var all bool
+	var timeout int
+	cmd := &cobra.Command{
+		Use:   "restart [options] CONTAINER [CONTAINER...]",
+		Short: "Restart one or more containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !all {
+				return errors.New("you must provide at least one container name or ID")
+			}
+			return forEachContainer(args, all, func(c *libpod.Container) error {
+				t := time.Duration(c.Config.StopTimeout) * time.Second
+				if cmd.Flags().Changed("time") {
+					t = time.Duration(timeout) * time.Second
+				}
+				return startFailure(c.Restart(t))
+			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "restart all containers")
+	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait for stop before killing the container")
+	return cmd
+}
+
+func newPauseCommand(pause bool) *cobra.Command {
+	use, short := "pause", "Pause all the processes in one or more containers"
+	if !pause {
+		use, short = "unpause", "Unpause the processes in one or more containers"
+	}
+	var all bool
+	cmd := &cobra.Command{
+		Use:   use + " [options] CONTAINER [CONTAINER...]",
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !all {
+				return errors.New("you must provide at least one container name or ID")
+			}
+			return forEachContainer(args, all, func(c *libpod.Container) error {
+				if pause {
+					return c.Pause()
+				}
+				return c.Unpause()
+			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, use+" all containers")
+	return cmd
+}
+
+func newRenameCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename CONTAINER NAME",
+		Short: "Rename an existing container",
+		Args:  requireArgs(2, "must provide a container and a new name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !validName(args[1]) {
+				return fmt.Errorf("invalid container name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", args[1])
+			}
+			c, err := runtime().LookupContainer(args[0])
+			if err != nil {
+				return containerError(args[0], err)
+			}
+			return c.Rename(args[1])
+		},
+	}
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, ch := range s {
+		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9'
+		if i > 0 {
+			ok = ok || ch == '_' || ch == '.' || ch == '-'
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func newPortCommand() *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "port [options] CONTAINER [PRIVATE_PORT[/PROTO]]",
+		Short: "List port mappings or a specific mapping for the container",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r := runtime()
+			var cs []*libpod.Container
+			filter := ""
+			if all {
+				var err error
+				if cs, err = r.Containers(); err != nil {
+					return err
+				}
+				if len(args) > 0 {
+					filter = args[0]
+				}
+			} else {
+				if len(args) == 0 {
+					return errors.New("you must supply a running container name or ID")
+				}
+				c, err := r.LookupContainer(args[0])
+				if err != nil {
+					return containerError(args[0], err)
+				}
+				cs = []*libpod.Container{c}
+				if len(args) > 1 {
+					filter = args[1]
+				}
+			}
+			if filter != "" && !strings.Contains(filter, "/") {
+				filter += "/tcp"
+			}
+			for _, c := range cs {
+				for _, p := range c.Config.Ports {
+					key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Protocol)
+					ip := p.HostIP
+					if ip == "" {
+						ip = "0.0.0.0"
+					}
+					switch {
+					case filter == "":
+						if all {
+							fmt.Printf("%s\t", c.ID()[:12])
+						}
+						fmt.Printf("%s -> %s:%d\n", key, ip, p.HostPort)
+					case filter == key:
+						fmt.Printf("%s:%d\n", ip, p.HostPort)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "display port information for all containers")
+	return cmd
+}
+
+func newAttachCommand() *cobra.Command {
+	var noStdin bool
+	var detachKeys string
+	cmd := &cobra.Command{
+		Use:   "attach [options] CONTAINER",
+		Short: "Attach to a running container",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := runtime().LookupContainer(args[0])
+			if err != nil {
+				return containerError(args[0], err)
+			}
+			if c.State.Status != libpod.StatusRunning {
+				return fmt.Errorf("you can only attach to running containers")
+			}
+			keys, err := parseDetachKeys(detachKeys)
+			if err != nil {
+				return err
+			}
+			session, err := c.Dial()
+			if err != nil {
+				return err
+			}
+			defer session.Close()
+			streams := libpod.AttachStreams{Stdout: os.Stdout, Stderr: os.Stderr, DetachKeys: keys}
+			if !noStdin && c.Config.Stdin {
+				streams.Stdin = os.Stdin
+			}
+			if c.Config.Terminal && term.IsTerminal(int(os.Stdin.Fd())) {
+				if old, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
+					defer term.Restore(int(os.Stdin.Fd()), old)
+				}
+				if w, h, err := term.GetSize(int(os.Stdin.Fd())); err == nil {
+					session.Resize(uint16(h), uint16(w))
+				}
+			}
+			code, err := session.Run(streams)
+			if errors.Is(err, libpod.ErrDetached) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			_ = runtime().Cleanup(c.ID())
+			if code != 0 {
+				return &exitError{code: int(code), err: errors.New("")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&noStdin, "no-stdin", false, "do not attach STDIN")
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "select the key sequence for detaching a container")
+	return cmd
+}
+
+// inUnshare reports whether this berth runs under `berth unshare`, where
+// rootless mounts are visible to the user's commands.
+func inUnshare() bool { return os.Getenv("_BERTH_UNSHARE") != "" }
+
+func newMountCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "mount [options] [CONTAINER...]",
+		Short: "Mount a working container's root filesystem",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if rootless.IsRootless() && !inUnshare() {
+				return errors.New("cannot run command \"berth mount\" in rootless mode, must execute `berth unshare` first")
+			}
+			if len(args) == 0 {
+				cs, err := runtime().Containers()
+				if err != nil {
+					return err
+				}
+				for _, c := range cs {
+					if c.State.Mountpoint != "" {
+						fmt.Printf("%s %s\n", c.ID()[:12], c.State.Mountpoint)
+					}
+				}
+				return nil
+			}
+			return forEachContainer(args, false, func(c *libpod.Container) error {
+				p, err := c.Mount()
+				if err == nil {
+					fmt.Println(p)
+				}
+				return err
+			}, nil)
+		},
+	}
+}
+
+func newUnmountCommand() *cobra.Command {
+	var all, force bool
+	cmd := &cobra.Command{
+		Use:     "unmount [options] CONTAINER [CONTAINER...]",
+		Aliases: []string{"umount"},
+		Short:   "Unmount working container's root filesystem",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !all {
+				return errors.New("you must provide at least one container name or ID")
+			}
+			return forEachContainer(args, all, func(c *libpod.Container) error {
+				return c.Unmount(force)
+			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "unmount all of the currently mounted containers")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "force the complete unmount of the specified mounted containers")
+	return cmd
+}
+
+func newExportCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "export [options] CONTAINER",
+		Short: "Export container's filesystem contents as a tar archive",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := runtime().LookupContainer(args[0])
+			if err != nil {
+				return containerError(args[0], err)
+			}
+			w := os.Stdout
+			if output != "" {
+				f, err := os.Create(output)
+				if err != nil {
+					return fmt.Errorf("creating %s: %w", output, err)
+				}
+				defer f.Close()
+				w = f
+			} else if term.IsTerminal(int(os.Stdout.Fd())) {
+				return errors.New("refusing to export to terminal. Use -o flag or redirect")
+			}
+			bw := bufio.NewWriterSize(w, 1<<20)
+			if err := c.Export(bw); err != nil {
+				if output != "" {
+					os.Remove(output)
+				}
+				return err
+			}
+			return bw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to a specified file (default: stdout, which must be redirected)")
+	return cmd
+}
+
+func newDiffCommand() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "diff [options] CONTAINER",
+		Short: "Inspect changes to the container's file systems",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := runtime().LookupContainer(args[0])
+			if err != nil {
+				return containerError(args[0], err)
+			}
+			changes, err := c.Diff()
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				out := map[string][]string{}
+				for _, ch := range changes {
+					key := map[string]string{"A": "added", "C": "changed", "D": "deleted"}[ch.Kind]
+					out[key] = append(out[key], ch.Path)
+				}
+				return printJSON(out)
+			}
+			for _, ch := range changes {
+				fmt.Println(ch.Kind, ch.Path)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "change the output format (json)")
+	return cmd
+}
+
+// newUnshareCommand runs a command in berth's user namespace, as podman unshare.
+func newUnshareCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "unshare [options] [COMMAND [ARG...]]",
+		Short: "Run a command in a modified user namespace",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !rootless.IsRootless() {
+				return errors.New("please use unshare with rootless")
+			}
+			if len(args) == 0 {
+				shell := os.Getenv("SHELL")
+				if shell == "" {
+					shell = "/bin/sh"
+				}
+				args = []string{shell}
+			}
+			path, err := exec.LookPath(args[0])
+			if err != nil {
+				return &exitError{code: 127, err: fmt.Errorf("%s: %w", args[0], err)}
+			}
+			so, err := runtime().Store()
+			if err != nil {
+				return err
+			}
+			env := append(os.Environ(), "_BERTH_UNSHARE=1", "CONTAINERS_GRAPHROOT="+so.GraphRoot(), "CONTAINERS_RUNROOT="+so.RunRoot())
+			runtime().Shutdown()
+			return syscall.Exec(path, args, env)
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}

@@ -1,0 +1,161 @@
+package libpod
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/berth-containers/berth/rootless"
+	"go.podman.io/storage/pkg/archive"
+)
+
+// Restart stops (if running) and starts the container again.
+func (c *Container) Restart(timeout time.Duration) error {
+	if err := c.Stop(timeout); err != nil {
+		return err
+	}
+	if err := c.refresh(); err != nil {
+		return err
+	}
+	c.State.StoppedByUser = false
+	return c.Start(nil)
+}
+
+// Pause freezes a running container (needs a cgroup freezer).
+func (c *Container) Pause() error { return c.setPaused(true) }
+
+// Unpause thaws a paused container.
+func (c *Container) Unpause() error { return c.setPaused(false) }
+
+func (c *Container) setPaused(pause bool) error {
+	lock, err := c.rt.lockContainer(c.ID())
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	if err := c.refresh(); err != nil {
+		return err
+	}
+	c.reconcile()
+	want, next := StatusRunning, StatusPaused
+	if !pause {
+		want, next = StatusPaused, StatusRunning
+	}
+	if c.State.Status != want {
+		return fmt.Errorf("%q is not %s, can't %s: %w", c.Name(), want, map[bool]string{true: "pause", false: "unpause"}[pause], ErrNotRunning)
+	}
+	if rootless.IsRootless() {
+		return errors.New("pause is not supported for rootless containers here: it needs a cgroup freezer, which rootless containers do not get on cgroup v1")
+	}
+	rt, _, err := c.rt.OCIRuntime()
+	if err != nil {
+		return err
+	}
+	if pause {
+		err = rt.Pause(c.ID())
+	} else {
+		err = rt.Resume(c.ID())
+	}
+	if err != nil {
+		return err
+	}
+	c.State.Status = next
+	return c.save()
+}
+
+// Rename gives the container a new name, in the database and in storage.
+func (c *Container) Rename(name string) error {
+	lock, err := c.rt.lockContainer(c.ID())
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	db, err := c.rt.DB()
+	if err != nil {
+		return err
+	}
+	if err := db.SetName(c.ID(), name); err != nil {
+		return err
+	}
+	if st, err := c.rt.Store(); err == nil {
+		_ = st.SetNames(c.ID(), []string{name})
+	}
+	c.Config.Name = name
+	return nil
+}
+
+// Mount mounts the container's root filesystem and returns its path.
+func (c *Container) Mount() (string, error) {
+	st, err := c.rt.Store()
+	if err != nil {
+		return "", err
+	}
+	return st.Mount(c.ID(), "")
+}
+
+// Unmount releases one Mount of the container's root filesystem.
+func (c *Container) Unmount(force bool) error {
+	st, err := c.rt.Store()
+	if err != nil {
+		return err
+	}
+	_, err = st.Unmount(c.ID(), force)
+	return err
+}
+
+// Export writes the container's filesystem as a tar stream.
+func (c *Container) Export(w io.Writer) error {
+	path, err := c.Mount()
+	if err != nil {
+		return fmt.Errorf("mounting %s: %w", c.Name(), err)
+	}
+	defer func() { _ = c.Unmount(false) }()
+	rc, err := archive.Tar(path, archive.Uncompressed)
+	if err != nil {
+		return fmt.Errorf("archiving %s: %w", c.Name(), err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("writing export of %s: %w", c.Name(), err)
+	}
+	return nil
+}
+
+// Change is one entry of `diff`.
+type Change struct {
+	Kind string // A, C or D
+	Path string
+}
+
+// Diff lists what the container changed compared with its image.
+func (c *Container) Diff() ([]Change, error) {
+	st, err := c.rt.Store()
+	if err != nil {
+		return nil, err
+	}
+	sc, err := st.Container(c.ID())
+	if err != nil {
+		return nil, fmt.Errorf("finding storage of %s: %w", c.Name(), err)
+	}
+	layer, err := st.Layer(sc.LayerID)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := st.Changes(layer.Parent, layer.ID)
+	if err != nil {
+		return nil, fmt.Errorf("computing changes of %s: %w", c.Name(), err)
+	}
+	out := make([]Change, 0, len(changes))
+	for _, ch := range changes {
+		kind := "C"
+		switch ch.Kind {
+		case archive.ChangeAdd:
+			kind = "A"
+		case archive.ChangeDelete:
+			kind = "D"
+		}
+		out = append(out, Change{Kind: kind, Path: ch.Path})
+	}
+	return out, nil
+}
