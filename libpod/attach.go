@@ -56,6 +56,10 @@ func (s *AttachSession) Resize(rows, cols uint16) {
 	_ = s.send(monitor.FrameResize, b[:])
 }
 
+// OwnCleanup tells the monitor that this client runs cleanup after the
+// exit, so the monitor need not start a cleanup process of its own.
+func (s *AttachSession) OwnCleanup() error { return s.send(monitor.FrameOwnCleanup, nil) }
+
 // Close ends the session without affecting the container.
 func (s *AttachSession) Close() error { return s.conn.Close() }
 

@@ -29,7 +29,7 @@ func (c *Container) monitorAlive() bool {
 		return false
 	}
 	start := processStart(c.State.MonitorPid)
-	return start != 0 && (c.State.MonitorStart == 0 || start == c.State.MonitorStart)
+	return start != 0 && (c.State.MonitorStart == 0 || start == c.State.MonitorStart) && !isZombie(c.State.MonitorPid)
 }
 
 func (c *Container) runDir() (string, error) {
@@ -137,7 +137,7 @@ func (r *Runtime) Cleanup(nameOrID string) error {
 		}
 		return nil
 	}
-	if c.monitorAlive() && c.State.Pid != 0 && processStart(c.State.Pid) != 0 {
+	if c.monitorAlive() && c.State.Pid != 0 && processStart(c.State.Pid) != 0 && !isZombie(c.State.Pid) {
 		lock.unlock()
 		return nil // still running: nothing to clean
 	}
@@ -346,6 +346,9 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 		return err
 	}
 	defer lock.unlock()
+	if err := c.refresh(); err != nil {
+		return err // removed meanwhile by another berth
+	}
 	st, err := r.Store()
 	if err != nil {
 		return err
@@ -359,7 +362,7 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 		_, _ = st.Unmount(c.ID(), true)
 	}
 	logrus.Debugf("remove %s: deleting storage", c.ID())
-	if err := st.DeleteContainer(c.ID()); err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
+	if err := st.DeleteContainer(c.ID()); err != nil && !errors.Is(err, storage.ErrContainerUnknown) && !errors.Is(err, storage.ErrNotAContainer) {
 		return fmt.Errorf("removing storage of container %s: %w", c.Name(), err)
 	}
 	db, err := r.DB()

@@ -34,6 +34,15 @@ func (e *StartError) Unwrap() error { return e.Err }
 // runs once the container exists but before its process starts (to attach
 // without missing output).
 func (c *Container) Start(beforeStart func() error) error {
+	err := c.start(beforeStart)
+	if err != nil && c.Config.AutoRemove && !errors.Is(err, ErrAlreadyRunning) {
+		// --rm: a container that could not start is removed too.
+		_ = c.rt.RemoveContainer(c, RemoveOptions{Force: true, Volumes: true})
+	}
+	return err
+}
+
+func (c *Container) start(beforeStart func() error) error {
 	lock, err := c.rt.lockContainer(c.ID())
 	if err != nil {
 		return err

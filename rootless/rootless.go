@@ -31,6 +31,7 @@ const reexecEnv = "_BERTH_REEXEC"
 // go.podman.io/storage and containers/image look for it (and where the
 // processes berth starts inherit it).
 func init() {
+	defer func() { pausePidPath = computePausePidPath() }()
 	pid := int(C.berth_joined_pid())
 	if pid == 0 {
 		return
@@ -73,8 +74,19 @@ func GID() int {
 	return os.Getgid()
 }
 
-// RuntimeDir is the user's runtime directory, chosen as join.c chooses it.
-func RuntimeDir() string {
+// pausePidPath is computed once, from the environment berth started with,
+// exactly as join.c computes it (berth later sets XDG_RUNTIME_DIR itself).
+var pausePidPath string
+
+func computePausePidPath() string {
+	if dir := sessionRuntimeDir(); dir != "" {
+		return filepath.Join(dir, "berth", "pause.pid")
+	}
+	return filepath.Join(fallbackRuntimeDir(), "pause.pid")
+}
+
+// sessionRuntimeDir is XDG_RUNTIME_DIR or the login session's /run/user/UID.
+func sessionRuntimeDir() string {
 	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
 		return xdg
 	}
@@ -85,12 +97,28 @@ func RuntimeDir() string {
 	return ""
 }
 
+func fallbackRuntimeDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("berth-run-%d", UID()))
+}
+
 // PausePidPath is where the pause process' pid is kept; join.c reads it.
-func PausePidPath() string {
-	if dir := RuntimeDir(); dir != "" {
-		return filepath.Join(dir, "berth", "pause.pid")
+func PausePidPath() string { return pausePidPath }
+
+// SetRuntimeDir gives a rootless user without a login session an
+// XDG_RUNTIME_DIR, as podman does, so that every berth process (inside the
+// user namespace or not) agrees on where auth.json and run files live.
+func SetRuntimeDir() error {
+	if !IsRootless() || os.Getenv("XDG_RUNTIME_DIR") != "" {
+		return nil
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("berth-run-%d", UID()), "pause.pid")
+	dir := sessionRuntimeDir()
+	if dir == "" {
+		dir = fallbackRuntimeDir()
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("creating runtime directory %s: %w", dir, err)
+		}
+	}
+	return os.Setenv("XDG_RUNTIME_DIR", dir)
 }
 
 func ownedBy(st os.FileInfo, uid int) bool {

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/rootless"
 	"go.podman.io/storage/pkg/reexec"
+	"golang.org/x/sys/unix"
 )
 
 // Exit codes as podman uses them.
@@ -27,7 +30,17 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	// storage re-executes berth for chrooted untar and similar helpers.
+	// storage re-executes berth for chrooted untar and similar helpers
+	// ("storage-untar", ...). Such a helper must not outlive a berth that
+	// was killed: it would keep writing into a temporary directory that the
+	// next berth cleans up.
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "storage-") {
+		parent := os.Getppid()
+		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+		if os.Getppid() != parent {
+			os.Exit(1) // the parent died before prctl took effect
+		}
+	}
 	if reexec.Init() {
 		return
 	}

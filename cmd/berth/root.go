@@ -82,10 +82,13 @@ func setup(cmd *cobra.Command) error {
 	logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
 	for c := cmd; c != nil; c = c.Parent() {
 		if c.Annotations[noStorage] == "true" {
-			return nil
+			return rootless.SetRuntimeDir()
 		}
 	}
 	if err := rootless.Enter(); err != nil {
+		return err
+	}
+	if err := rootless.SetRuntimeDir(); err != nil {
 		return err
 	}
 	rt = libpod.New(globalOpts)

@@ -112,8 +112,10 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 	var session *libpod.AttachSession
 	err := c.Start(func() error {
 		var err error
-		session, err = c.Dial()
-		return err
+		if session, err = c.Dial(); err != nil {
+			return err
+		}
+		return session.OwnCleanup()
 	})
 	if err != nil {
 		return startFailure(err)

@@ -52,6 +52,9 @@ const (
 	FrameResize   byte = 3 // client -> monitor: 4 bytes: rows, cols (uint16 BE)
 	FrameCloseIn  byte = 4 // client -> monitor: close the container's stdin
 	FrameExit     byte = 5 // monitor -> client: 4 bytes exit code (int32 BE)
+	// FrameOwnCleanup: client -> monitor: "I will run cleanup after the
+	// exit", so the monitor skips its exit command while that client stays.
+	FrameOwnCleanup byte = 6
 	FrameStdinEOF      = FrameCloseIn
 )
 

@@ -88,6 +88,8 @@ type monitor struct {
 	pty      *os.File
 	closers  []io.Closer
 	network  *exec.Cmd
+	// cleanupOwners counts attached clients that run cleanup themselves.
+	cleanupOwners int
 }
 
 // create runs `runtime create` with stdio the monitor owns and returns the
@@ -315,7 +317,15 @@ func (m *monitor) listen() error {
 }
 
 func (m *monitor) serveClient(c *client) {
-	defer m.hub.remove(c)
+	owns := false
+	defer func() {
+		if owns {
+			m.hub.mu.Lock()
+			m.cleanupOwners--
+			m.hub.mu.Unlock()
+		}
+		m.hub.remove(c)
+	}()
 	for {
 		typ, payload, err := ReadFrame(c.conn)
 		if err != nil {
@@ -335,6 +345,13 @@ func (m *monitor) serveClient(c *client) {
 				m.stdin = nil
 			}
 			m.stdinMu.Unlock()
+		case FrameOwnCleanup:
+			if !owns {
+				owns = true
+				m.hub.mu.Lock()
+				m.cleanupOwners++
+				m.hub.mu.Unlock()
+			}
 		case FrameResize:
 			if m.pty != nil && len(payload) == 4 {
 				ws := &unix.Winsize{Row: binary.BigEndian.Uint16(payload), Col: binary.BigEndian.Uint16(payload[2:])}
@@ -462,11 +479,16 @@ func (m *monitor) finish(code int32) {
 	if m.log != nil {
 		m.log.close()
 	}
+	m.hub.mu.Lock()
+	delegated := m.cleanupOwners > 0
+	m.hub.mu.Unlock()
 	m.hub.finish(code)
 	if m.listener != nil {
 		m.listener.Close()
 	}
-	if len(m.cfg.ExitCommand) > 0 {
+	// A client that said it cleans up got the exit frame; should it die
+	// before doing so, the next berth command reconciles from the exit file.
+	if len(m.cfg.ExitCommand) > 0 && !delegated {
 		cmd := exec.Command(m.cfg.ExitCommand[0], m.cfg.ExitCommand[1:]...)
 		if out, err := os.OpenFile(filepath.Join(m.cfg.Bundle, "cleanup.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
 			cmd.Stdout, cmd.Stderr = out, out

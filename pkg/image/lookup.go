@@ -100,33 +100,39 @@ func (r *Runtime) byDigest(ref reference.Named, d reference.Digested) *storage.I
 // byShortName matches "busybox" or "library/busybox:1" against the ends of
 // stored repository names, as podman does for local lookups.
 func (r *Runtime) byShortName(name string) (*storage.Image, error) {
-	short, err := reference.ParseNamed("x/" + name)
-	if err != nil {
-		return nil, nil
-	}
-	short = reference.TagNameOnly(short)
-	path := strings.TrimPrefix(short.Name(), "x/")
-	tagged, _ := short.(reference.Tagged)
 	imgs, err := r.store.Images()
 	if err != nil {
 		return nil, fmt.Errorf("listing images: %w", err)
 	}
 	for i := range imgs {
 		for _, n := range imgs[i].Names {
-			named, err := reference.ParseNormalizedNamed(n)
-			if err != nil {
-				continue
-			}
-			t, ok := named.(reference.Tagged)
-			if !ok || tagged == nil || t.Tag() != tagged.Tag() {
-				continue
-			}
-			if strings.HasSuffix(named.Name(), "/"+path) {
+			if shortNameMatches(n, name) {
 				return &imgs[i], nil
 			}
 		}
 	}
 	return nil, nil
+}
+
+// shortNameMatches reports whether the stored name ends in the short name's
+// path components with the same tag (latest when none is given).
+func shortNameMatches(stored, short string) bool {
+	path, tag := short, "latest"
+	if i := strings.LastIndex(short, ":"); i > strings.LastIndex(short, "/") {
+		path, tag = short[:i], short[i+1:]
+	}
+	if path == "" || strings.Contains(short, "@") {
+		return false
+	}
+	named, err := reference.ParseNormalizedNamed(stored)
+	if err != nil {
+		return false
+	}
+	t, ok := named.(reference.Tagged)
+	if !ok || t.Tag() != tag {
+		return false
+	}
+	return named.Name() == path || strings.HasSuffix(named.Name(), "/"+path)
 }
 
 func isHexPrefix(s string) bool {

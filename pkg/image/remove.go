@@ -95,16 +95,8 @@ func matchingName(img *storage.Image, name string) string {
 		}
 	}
 	for _, n := range img.Names {
-		named, err := reference.ParseNormalizedNamed(n)
-		if err != nil {
-			continue
-		}
-		if short, err := reference.ParseNamed("x/" + name); err == nil {
-			short = reference.TagNameOnly(short)
-			path := short.String()[2:]
-			if len(named.String()) > len(path) && named.String()[len(named.String())-len(path)-1:] == "/"+path {
-				return n
-			}
+		if shortNameMatches(n, name) {
+			return n
 		}
 	}
 	return img.Names[0]

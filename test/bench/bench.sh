@@ -1,7 +1,7 @@
 #!/bin/bash
 # berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
 #
-#   test/bench/bench.sh [pull|version|images|all]
+#   test/bench/bench.sh [pull|version|images|run|all]
 #
 # Needs: bin/berth built, podman, hyperfine, docker-registry, a debian rootfs
 # (debootstrap, cached in /var/cache/berth-test) and busybox-static. Run as root;
@@ -12,6 +12,8 @@ WHAT=${1:-all}
 BENCH_USER=${BENCH_USER:-berthtest}
 RUNS=${RUNS:-5}
 BERTH=$(readlink -f bin/berth)
+# Debian's podman picks crun, which refuses cgroup v1/hybrid hosts; give it runc.
+PODMAN="podman --runtime runc"
 CACHE=/var/cache/berth-test
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 chmod 755 "$WORK"
@@ -31,6 +33,7 @@ now() { date +%s.%N; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 
 install -m 755 "$BERTH" "$WORK/berth"
+install -m 755 "$(dirname "$BERTH")/berth-monitor" "$WORK/berth-monitor"
 BERTH=$WORK/berth
 mkdir -p "$WORK/u" && chown "$BENCH_USER" "$WORK/u"
 cd "$WORK"
@@ -84,7 +87,7 @@ bench_pull() {
 		sync
 		t0=$(now); as_user "$BERTH" $(store b) pull -q --tls-verify=false "$img" >/dev/null; t1=$(now); b+=("$(echo "$t1 - $t0" | bc)")
 		sync
-		t0=$(now); as_user podman $(store p) pull -q --tls-verify=false "$img" >/dev/null 2>&1; t1=$(now); p+=("$(echo "$t1 - $t0" | bc)")
+		t0=$(now); as_user $PODMAN $(store p) pull -q --tls-verify=false "$img" >/dev/null 2>&1; t1=$(now); p+=("$(echo "$t1 - $t0" | bc)")
 	done
 	local mb mp mf
 	mb=$(printf '%s\n' "${b[@]}" | median); mp=$(printf '%s\n' "${p[@]}" | median); mf=$(printf '%s\n' "${f[@]}" | median)
@@ -98,7 +101,7 @@ bench_pull() {
 
 bench_version() {
 	echo "version (rootless):"
-	as_user hyperfine -N -w 5 -r 100 --export-json "$WORK/u/version.json" "$BERTH version" "podman version" >/dev/null 2>&1
+	as_user hyperfine -N -w 5 -r 100 --export-json "$WORK/u/version.json" "$BERTH version" "$PODMAN version" >/dev/null 2>&1
 	report_hyperfine "$WORK/u/version.json"
 }
 
@@ -112,13 +115,62 @@ bench_images() {
 	chmod 644 "$busybox"
 	for i in $(seq 50); do
 		as_user "$BERTH" $(store ib) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null
-		as_user podman $(store ip) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null 2>&1
+		as_user $PODMAN $(store ip) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null 2>&1
 	done
 	echo "images with 50 images (rootless):"
 	as_user hyperfine -N -w 3 -r 30 --export-json "$WORK/u/images.json" \
-		"$BERTH $(store ib) images" "podman $(store ip) images" >/dev/null 2>&1
+		"$BERTH $(store ib) images" "$PODMAN $(store ip) images" >/dev/null 2>&1
 	report_hyperfine "$WORK/u/images.json"
 	wipe ib; wipe ip
+}
+
+# A busybox image in both stores (as for bench_images) named localhost/bb.
+busybox_in() {
+	local tool=$1 store=$2
+	if [ ! -f "$WORK/busybox.tar" ]; then
+		mkdir -p "$WORK/bb/bin" "$WORK/bb/etc"
+		cp /bin/busybox "$WORK/bb/bin/busybox"
+		for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$WORK/bb/bin/$a"; done
+		echo "root:x:0:0:root:/root:/bin/sh" > "$WORK/bb/etc/passwd"
+		tar -C "$WORK/bb" -cf "$WORK/busybox.tar" .
+		chmod 644 "$WORK/busybox.tar"
+	fi
+	as_user $tool $(store "$store") import -q "$WORK/busybox.tar" localhost/bb:latest >/dev/null 2>&1
+}
+
+bench_run() {
+	busybox_in "$BERTH" rb; busybox_in "$PODMAN" rp
+	echo "run --rm IMG true (rootless):"
+	as_user hyperfine -N -w 3 -r 20 --export-json "$WORK/u/run-host.json" \
+		"$BERTH $(store rb) run --rm --network host localhost/bb true" \
+		"$PODMAN $(store rp) run --rm --network host localhost/bb true" >/dev/null 2>&1
+	echo " --network host:"; report_hyperfine "$WORK/u/run-host.json"
+	as_user hyperfine -N -w 3 -r 20 --export-json "$WORK/u/run-default.json" \
+		"$BERTH $(store rb) run --rm localhost/bb true" \
+		"$PODMAN $(store rp) run --rm localhost/bb true" >/dev/null 2>&1
+	echo " default network:"; report_hyperfine "$WORK/u/run-default.json"
+	local t0 t1 b p
+	t0=$(now); for i in $(seq 200); do as_user "$BERTH" $(store rb) create --name c$i localhost/bb true >/dev/null; done; t1=$(now); b=$(echo "$t1 - $t0" | bc)
+	t0=$(now); for i in $(seq 200); do as_user $PODMAN $(store rp) create --name c$i localhost/bb true >/dev/null 2>&1; done; t1=$(now); p=$(echo "$t1 - $t0" | bc)
+	echo "200 x create (rootless, total):"
+	echo "  berth  ${b}s"; echo "  podman ${p}s"; echo "  berth/podman = $(ratio "$b" "$p")"
+	echo "ps -a with 200 containers (rootless):"
+	as_user hyperfine -N -w 3 -r 20 --export-json "$WORK/u/ps.json" \
+		"$BERTH $(store rb) ps -a" "$PODMAN $(store rp) ps -a" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/ps.json"
+	as_user "$BERTH" $(store rb) rm -a -f >/dev/null
+	as_user $PODMAN $(store rp) rm -a -f >/dev/null 2>&1
+	echo "monitor RSS for one detached container (rootless):"
+	as_user "$BERTH" $(store rb) run -d --name rss --network host localhost/bb sleep 100 >/dev/null
+	as_user $PODMAN $(store rp) run -d --name rss --network host localhost/bb sleep 100 >/dev/null 2>&1
+	sleep 1
+	local mr cr
+	mr=$(ps -C berth-monitor -o rss= | sort -n | tail -1)
+	cr=$(ps -C conmon -o rss= | sort -n | tail -1)
+	echo "  berth-monitor ${mr} KiB"; echo "  conmon        ${cr} KiB"; echo "  berth-monitor/conmon = $(ratio "$mr" "$cr")"
+	as_user "$BERTH" $(store rb) rm -f -t 0 rss >/dev/null 2>&1 || as_user "$BERTH" $(store rb) rm -f rss >/dev/null
+	as_user $PODMAN $(store rp) rm -f -t 0 rss >/dev/null 2>&1
+	wipe rb; wipe rp
 }
 
 report_hyperfine() {
@@ -132,8 +184,9 @@ EOP
 
 case $WHAT in
 pull) bench_pull ;;
+run) bench_run ;;
 version) bench_version ;;
 images) bench_images ;;
-all) bench_version; bench_images; bench_pull ;;
-*) echo "usage: $0 [pull|version|images|all]" >&2; exit 2 ;;
+all) bench_version; bench_images; bench_run; bench_pull ;;
+*) echo "usage: $0 [pull|version|images|run|all]" >&2; exit 2 ;;
 esac

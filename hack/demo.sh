@@ -1,0 +1,148 @@
+#!/bin/bash
+# demo.sh: berth at work, rootless, with nothing from the internet.
+#
+#   hack/demo.sh [BERTH_BINARY] [USER]      (as root; `make demo` runs it)
+#
+# As USER (default berthtest, who needs a range in /etc/subuid and
+# /etc/subgid) and with a throw-away --root, it builds a busybox rootfs
+# tarball from /bin/busybox, imports it, pushes it to a local registry,
+# removes it, pulls it back, lists images and shows the rootless setup.
+# Everything it creates (registry, pause process, temp dirs) goes on exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+berth_src=$(realpath "${1:-$here/bin/berth}")
+demo_user=${2:-berthtest}
+
+die() { echo "demo: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root (it runs berth as $demo_user)"
+[ -x "$berth_src" ] || die "$berth_src not found: run make build"
+id -u "$demo_user" >/dev/null 2>&1 || die "no user $demo_user: run make test-setup"
+[ -x /bin/busybox ] || die "/bin/busybox not found: apt-get install busybox-static"
+command -v docker-registry >/dev/null || die "docker-registry not found: apt-get install docker-registry"
+
+uid=$(id -u "$demo_user")
+gid=$(id -g "$demo_user")
+work=$(mktemp -d /tmp/berth-demo.XXXXXX)
+chmod 0755 "$work"
+registry_pid=
+
+cleanup() {
+	local rc=$?
+	set +e
+	[ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+	# The demo user's pause process, started in our private TMPDIR.
+	local pidfile="$work/tmp/berth-run-$uid/pause.pid"
+	if [ -f "$pidfile" ]; then
+		local pid
+		pid=$(cat "$pidfile")
+		grep -qa __pause "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid"
+	fi
+	rm -rf "$work"
+	if [ "$rc" = 0 ]; then echo; echo "demo: done, cleaned up $work"; else echo "demo: FAILED (exit $rc), cleaned up $work" >&2; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A private copy of the binary (the pause process keeps its executable busy)
+# and a private HOME and TMPDIR for the demo user.
+install -m 0755 "$berth_src" "$work/berth"
+install -d -m 0700 -o "$uid" -g "$gid" "$work/home" "$work/tmp" "$work/store"
+
+berth() {
+	echo "\$ berth $*" >&2
+	berth_quiet "$@"
+}
+berth_quiet() {
+	(cd "$work" && runuser -u "$demo_user" -- env -i \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME="$work/home" USER="$demo_user" LOGNAME="$demo_user" TMPDIR="$work/tmp" LANG=C.UTF-8 \
+		"$work/berth" --root "$work/store/root" --runroot "$work/store/run" "$@")
+}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1. a busybox rootfs tarball from /bin/busybox"
+rootfs="$work/rootfs"
+mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,root,home,var}
+install -d -m 1777 "$rootfs/tmp"
+cp /bin/busybox "$rootfs/bin/busybox"
+# What `busybox --install -s` does: an absolute symlink per applet.
+for applet in $(/bin/busybox --list-full); do
+	[ "$applet" = bin/busybox ] && continue
+	mkdir -p "$rootfs/$(dirname "$applet")"
+	ln -sf /bin/busybox "$rootfs/$applet"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$rootfs/etc/passwd"
+printf 'root:x:0:\nnobody:x:65534:\n' >"$rootfs/etc/group"
+tarball="$work/busybox-rootfs.tar"
+tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -cf "$tarball" .
+chmod 0644 "$tarball"
+echo "$tarball: $(du -h "$tarball" | cut -f1), $(/bin/busybox --list | wc -l) applets"
+
+step "2. berth version (as $demo_user: no user namespace needed for this)"
+berth version
+
+step "3. berth import"
+image=localhost/demo/busybox:latest
+if berth import --help 2>/dev/null | grep -q 'berth import'; then
+	berth import "$tarball" "$image"
+else
+	# Until `berth import` lands: the same rootfs as a one-layer OCI image
+	# layout, pulled through the oci: transport.
+	echo "(berth import is not implemented yet: using an OCI layout and the oci: transport)"
+	layout="$work/oci"
+	mkdir -p "$layout/blobs/sha256"
+	layer=$(sha256sum "$tarball" | cut -d' ' -f1)
+	cp "$tarball" "$layout/blobs/sha256/$layer"
+	blob() { local d; d=$(printf '%s' "$1" | sha256sum | cut -d' ' -f1); printf '%s' "$1" >"$layout/blobs/sha256/$d"; echo "$d ${#1}"; }
+	read -r cfg cfg_size < <(blob "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$layer\"]}}")
+	read -r man man_size < <(blob "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$cfg\",\"size\":$cfg_size},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$layer\",\"size\":$(stat -c %s "$tarball")}]}")
+	echo "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$man\",\"size\":$man_size,\"annotations\":{\"org.opencontainers.image.ref.name\":\"latest\"}}]}" >"$layout/index.json"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
+	chmod -R a+rX "$layout"
+	id=$(berth pull -q "oci:$layout:latest")
+	berth tag "$id" "$image"
+fi
+berth images
+
+step "4. a registry on 127.0.0.1 (docker-registry, plain HTTP, storage in $work)"
+port=
+for _ in $(seq 50); do
+	p=$((20000 + RANDOM % 30000))
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+done
+[ -n "$port" ] || die "no free port found"
+cat >"$work/registry.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $work/registry
+http:
+  addr: 127.0.0.1:$port
+EOF
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	kill -0 "$registry_pid" 2>/dev/null || { cat "$work/registry.log" >&2; die "docker-registry exited"; }
+	sleep 0.1
+done
+echo "registry listening on 127.0.0.1:$port (pid $registry_pid)"
+remote=127.0.0.1:$port/demo/busybox:latest
+
+step "5. push, remove, pull back"
+berth push --tls-verify=false "$image" "$remote"
+berth rmi "$image"
+berth images
+berth pull --tls-verify=false "$remote"
+berth images
+
+step "6. rootless: who berth is, and where"
+echo "\$ berth info --format '...'" >&2
+berth_quiet info --format 'rootless:        {{.Host.Security.Rootless}}\nuid map:         {{.Host.IDMappings.UIDMap}}\ngid map:         {{.Host.IDMappings.GIDMap}}\npause process:   {{.Host.PausePID}} ({{.Host.PausePIDFile}})\nstorage driver:  {{.Store.GraphDriverName}}: {{.Store.GraphDriverWhy}}\nOCI runtime:     {{.Host.OCIRuntime.Name}}: {{.Host.OCIRuntime.Reason}}\ngraph root:      {{.Store.GraphRoot}}' | sed 's/^ \{8,\}/                 /'
