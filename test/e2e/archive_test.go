@@ -266,10 +266,6 @@ func TestArchiveImport(t *testing.T) {
 		t.Run("relative path", func(t *testing.T) {
 			tiny := e.TarFile("relative.tar", map[string]string{"r.txt": "r\n"})
 			r := e.Berth("import", "-q", filepath.Base(tiny), "e2e/relative")
-			if r.ExitCode != 0 && e.Rootless() && strings.Contains(r.Stderr, "no such file") {
-				knownBug(t, "rootless: berth loses its working directory when it joins the pause process' mount namespace "+
-					"(rootless/join.c does setns(CLONE_NEWNS) without chdir back), so relative paths fail", r.describe())
-			}
 			if r.ExitCode != 0 {
 				t.Fatalf("import of a relative path (cwd %s) failed:\n%s", e.Dir, r.describe())
 			}

@@ -334,19 +334,6 @@ func killPauseByPidFile(pidFile string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// knownBug skips t because of a berth bug that is known and reported, with
-// the evidence. It is called only where a check failed in exactly the way the
-// bug makes it fail, so a fixed bug just lets the test pass. With
-// BERTH_E2E_STRICT=1 known bugs fail the test instead.
-func knownBug(t *testing.T, bug string, evidence string) {
-	t.Helper()
-	msg := fmt.Sprintf("KNOWN BERTH BUG: %s\n%s", bug, evidence)
-	if os.Getenv("BERTH_E2E_STRICT") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 // Env is one berth store (--root/--runroot) used as one user.
 type Env struct {
 	T *testing.T
