@@ -3,6 +3,7 @@ module github.com/berth-containers/berth
 go 1.26.0
 
 require (
+	github.com/containernetworking/cni v1.3.1
 	github.com/docker/go-units v0.5.0
 	github.com/opencontainers/go-digest v1.0.0
 	github.com/opencontainers/image-spec v1.1.1

@@ -39,6 +39,12 @@ func (c *Container) Dial() (*AttachSession, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attaching to %s: %w", c.Name(), err)
 	}
+	// Wait until the monitor has registered us: only then is no output,
+	// and no exit, missed.
+	if typ, _, err := monitor.ReadFrame(conn); err != nil || typ != monitor.FrameAttached {
+		conn.Close()
+		return nil, fmt.Errorf("attaching to %s: the container is not running", c.Name())
+	}
 	return &AttachSession{conn: conn}, nil
 }
 

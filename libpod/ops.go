@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
+	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/rootless"
+	"go.podman.io/storage"
 	"go.podman.io/storage/pkg/archive"
 )
 
@@ -158,4 +161,30 @@ func (c *Container) Diff() ([]Change, error) {
 		out = append(out, Change{Kind: kind, Path: ch.Path})
 	}
 	return out, nil
+}
+
+// Commit makes an image of the container's current filesystem.
+func (c *Container) Commit(name string, opts image.CommitOptions, pause bool) (*storage.Image, error) {
+	ir, err := c.rt.Images()
+	if err != nil {
+		return nil, err
+	}
+	st := ir.Store()
+	sc, err := st.Container(c.ID())
+	if err != nil {
+		return nil, fmt.Errorf("finding storage of %s: %w", c.Name(), err)
+	}
+	base, err := st.Image(c.Config.ImageID)
+	if err != nil {
+		return nil, fmt.Errorf("finding the image of %s: %w", c.Name(), err)
+	}
+	if pause && c.State.Status == StatusRunning && !rootless.IsRootless() {
+		if err := c.Pause(); err == nil {
+			defer func() { _ = c.Unpause() }()
+		}
+	}
+	if opts.CreatedBy == "" {
+		opts.CreatedBy = "/bin/sh -c " + strings.Join(c.Config.Command, " ")
+	}
+	return ir.Commit(base, sc.LayerID, name, opts)
 }

@@ -19,7 +19,7 @@ import (
 func moreContainerCommands() []*cobra.Command {
 	return []*cobra.Command{newRestartCommand(), newPauseCommand(true), newPauseCommand(false), newRenameCommand(),
 		newPortCommand(), newAttachCommand(), newMountCommand(), newUnmountCommand(), newExportCommand(), newDiffCommand(),
-		newExecCommand()}
+		newExecCommand(), newCpCommand(), newCommitCommand()}
 }
 
 func newRestartCommand() *cobra.Command {

@@ -85,6 +85,7 @@ func (h *hub) add(conn net.Conn) *client {
 		return nil
 	}
 	h.clients[c] = true
+	c.out <- encode(FrameAttached, nil)
 	h.mu.Unlock()
 	go func() {
 		for frame := range c.out {

@@ -33,6 +33,9 @@ type Config struct {
 	// NetworkAPISocket is slirp4netns' API socket, used to publish Ports.
 	NetworkAPISocket string        `json:"networkApiSocket,omitempty"`
 	Ports            []PortForward `json:"ports,omitempty"`
+	// Timeout (--timeout): SIGKILL the container after that many seconds
+	// of running, as conmon does; 0 for no limit.
+	Timeout uint `json:"timeout,omitempty"`
 }
 
 // PortForward is one published port: host address and port to container port.
@@ -55,6 +58,9 @@ const (
 	// FrameOwnCleanup: client -> monitor: "I will run cleanup after the
 	// exit", so the monitor skips its exit command while that client stays.
 	FrameOwnCleanup byte = 6
+	// FrameAttached: monitor -> client, first frame: the client is
+	// registered and will see all output and the exit from now on.
+	FrameAttached byte = 7
 	FrameStdinEOF      = FrameCloseIn
 )
 

@@ -47,7 +47,14 @@ func Run(cfg *Config, sync *os.File) int {
 	}
 	reply(sync, SyncMessage{Pid: pid, Started: true})
 	sync.Close()
+	var timeout *time.Timer
+	if cfg.Timeout > 0 {
+		timeout = time.AfterFunc(time.Duration(cfg.Timeout)*time.Second, func() { _ = unix.Kill(pid, unix.SIGKILL) })
+	}
 	code := m.wait(pid)
+	if timeout != nil {
+		timeout.Stop()
+	}
 	m.finish(code)
 	return 0
 }

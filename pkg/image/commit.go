@@ -1,0 +1,156 @@
+package image
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ociv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/image/v5/manifest"
+	"go.podman.io/storage"
+	"go.podman.io/storage/pkg/archive"
+)
+
+// CommitOptions describe the image made from a container's changes.
+type CommitOptions struct {
+	Changes   []string // Dockerfile instructions, as for import
+	Message   string   // history comment
+	Author    string
+	CreatedBy string // history created_by, e.g. the container's command
+}
+
+// Commit stores the changes of layerID (a container's writable layer) as a
+// new layer on top of base and creates an image from it, named name ("" for
+// none). The new layer is removed again if the image cannot be created.
+func (r *Runtime) Commit(base *storage.Image, layerID, name string, opts CommitOptions) (*storage.Image, error) {
+	cfg, err := r.Config(base)
+	if err != nil {
+		return nil, err
+	}
+	rawBase, baseType, err := r.Manifest(base)
+	if err != nil {
+		return nil, err
+	}
+	baseManifest, err := manifest.FromBlob(rawBase, baseType)
+	if err != nil {
+		return nil, fmt.Errorf("parsing manifest of image %s: %w", base.ID, err)
+	}
+	var names []string
+	if name != "" {
+		n, err := NormalizeName(name)
+		if err != nil {
+			return nil, err
+		}
+		names = []string{n.String()}
+	}
+	// The diff is spooled to a file: storage holds its layer lock while a
+	// Diff is open, and PutLayer needs that lock.
+	diff, err := r.spoolDiff(layerID)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(diff.Name())
+	defer diff.Close()
+	layer, _, err := r.store.PutLayer("", base.TopLayer, nil, "", false, nil, diff)
+	if err != nil {
+		return nil, fmt.Errorf("storing the container's changes: %w", err)
+	}
+	img, err := r.commitImage(base, baseManifest, cfg, layer, names, opts)
+	if err != nil {
+		_ = r.store.DeleteLayer(layer.ID)
+		return nil, err
+	}
+	return img, nil
+}
+
+func (r *Runtime) spoolDiff(layerID string) (*os.File, error) {
+	uncompressed := archive.Uncompressed
+	diff, err := r.store.Diff("", layerID, &storage.DiffOptions{Compression: &uncompressed})
+	if err != nil {
+		return nil, fmt.Errorf("reading the container's changes: %w", err)
+	}
+	defer diff.Close()
+	f, err := os.CreateTemp(tmpDir(), "berth-commit-")
+	if err != nil {
+		return nil, fmt.Errorf("spooling the container's changes: %w", err)
+	}
+	if _, err := io.Copy(f, diff); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("spooling the container's changes: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
+}
+
+// tmpDir is where big temporary files go: $TMPDIR, else /var/tmp (often
+// on disk rather than in memory), as containers/image does.
+func tmpDir() string {
+	if d := os.Getenv("TMPDIR"); d != "" {
+		return d
+	}
+	return "/var/tmp"
+}
+
+func (r *Runtime) commitImage(base *storage.Image, baseManifest manifest.Manifest, cfg *ociv1.Image, layer *storage.Layer, names []string, opts CommitOptions) (*storage.Image, error) {
+	now := time.Now().UTC()
+	cfg.Created = &now
+	if opts.Author != "" {
+		cfg.Author = opts.Author
+	}
+	if err := ApplyChanges(&cfg.Config, opts.Changes); err != nil {
+		return nil, err
+	}
+	cfg.RootFS.Type = "layers"
+	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, layer.UncompressedDigest)
+	cfg.History = append(cfg.History, ociv1.History{Created: &now, CreatedBy: opts.CreatedBy, Comment: opts.Message, Author: opts.Author})
+	configBlob, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	configDigest := digest.FromBytes(configBlob)
+	var layers []ociv1.Descriptor
+	for _, l := range baseManifest.LayerInfos() {
+		layers = append(layers, ociv1.Descriptor{MediaType: ociLayerType(l.MediaType), Digest: l.Digest, Size: l.Size})
+	}
+	layers = append(layers, ociv1.Descriptor{MediaType: ociv1.MediaTypeImageLayer, Digest: layer.UncompressedDigest, Size: layer.UncompressedSize})
+	m := manifest.OCI1FromComponents(ociv1.Descriptor{MediaType: ociv1.MediaTypeImageConfig, Digest: configDigest, Size: int64(len(configBlob))}, layers)
+	manifestBlob, err := m.Serialize()
+	if err != nil {
+		return nil, err
+	}
+	manifestDigest := digest.FromBytes(manifestBlob)
+	img, err := r.store.CreateImage(configDigest.Encoded(), names, layer.ID, "", &storage.ImageOptions{
+		CreationDate: now,
+		Digest:       manifestDigest,
+		BigData: []storage.ImageBigDataOption{
+			{Key: configDigest.String(), Data: configBlob, Digest: configDigest},
+			{Key: "manifest-" + manifestDigest.String(), Data: manifestBlob, Digest: manifestDigest},
+			{Key: storage.ImageDigestBigDataKey, Data: manifestBlob, Digest: manifestDigest},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating image: %w", err)
+	}
+	return img, nil
+}
+
+// ociLayerType maps docker layer media types to their OCI equivalents.
+func ociLayerType(t string) string {
+	switch t {
+	case manifest.DockerV2Schema2LayerMediaType:
+		return ociv1.MediaTypeImageLayerGzip
+	case manifest.DockerV2Schema2ForeignLayerMediaType:
+		return ociv1.MediaTypeImageLayerNonDistributable //nolint:staticcheck // what docker's foreign layers are
+	case "":
+		return ociv1.MediaTypeImageLayer
+	}
+	return t
+}

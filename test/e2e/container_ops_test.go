@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestExec(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("run", "-d", "--name", "box", "--network", "host", img, "sleep", "1000")
+		if out := e.BerthOK("exec", "box", "echo", "hi").Out(); out != "hi" {
+			t.Fatalf("exec output %q", out)
+		}
+		e.BerthFail(4, "exec", "box", "sh", "-c", "exit 4")
+		e.BerthFail(127, "exec", "box", "/no/such")
+		e.BerthFail(126, "exec", "box", "/etc/passwd")
+		if out := e.BerthOK("exec", "-e", "FOO=bar", "-w", "/tmp", "box", "sh", "-c", "echo $FOO $PWD").Out(); out != "bar /tmp" {
+			t.Fatalf("exec -e -w: %q", out)
+		}
+		if out := e.BerthIn(strings.NewReader("piped\n"), "exec", "-i", "box", "cat").Out(); out != "piped" {
+			t.Fatalf("exec -i: %q", out)
+		}
+		if out := e.BerthOK("exec", "-u", "1000:1000", "box", "id", "-u").Out(); out != "1000" {
+			t.Fatalf("exec -u: %q", out)
+		}
+		if out := e.BerthOK("exec", "box", "grep", "CapEff", "/proc/self/status").Out(); strings.HasSuffix(out, "000001ffffffffff") {
+			t.Fatalf("plain exec has all capabilities: %q", out)
+		}
+		e.BerthOK("exec", "-d", "box", "sh", "-c", "echo detached > /tmp/d")
+		waitFor(t, func() bool { return e.Berth("exec", "box", "cat", "/tmp/d").Out() == "detached" })
+		e.BerthOK("stop", "-t", "0", "box")
+		e.BerthFail(125, "exec", "box", "true")
+	})
+}
+
+func TestCpCommitExportDiff(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("run", "-d", "--name", "box", "--network", "host", img, "sleep", "1000")
+		src := e.WriteFile("in.txt", "into the container\n")
+		e.BerthOK("cp", src, "box:/tmp/")
+		if out := e.BerthOK("exec", "box", "cat", "/tmp/in.txt").Out(); out != "into the container" {
+			t.Fatalf("cp into container: %q", out)
+		}
+		e.BerthOK("exec", "box", "sh", "-c", "mkdir /out && echo out > /out/f")
+		dst := filepath.Join(e.Dir, "copied")
+		e.BerthOK("cp", "box:/out", dst)
+		if b, err := os.ReadFile(filepath.Join(dst, "f")); err != nil || string(b) != "out\n" {
+			t.Fatalf("cp out of container: %q %v", b, err)
+		}
+		tarOut := e.BerthOK("cp", "box:/out/f", "-")
+		if !strings.Contains(tarOut.Stdout, "out\n") {
+			t.Fatalf("cp to stdout is not a tar with the file")
+		}
+		e.BerthFail(125, "cp", "box:/no/such/file", dst)
+		// a symlink must not lead cp out of the container
+		e.BerthOK("exec", "box", "ln", "-s", "/", "/escape")
+		e.BerthOK("cp", src, "box:/escape/tmp/via-link.txt")
+		if _, err := os.Stat("/tmp/via-link.txt"); err == nil {
+			t.Fatal("cp followed a symlink out of the container onto the host")
+		}
+
+		changes := e.BerthOK("diff", "box").Stdout
+		for _, want := range []string{"A /out", "A /tmp/in.txt"} {
+			if !strings.Contains(changes, want) {
+				t.Fatalf("diff lacks %q:\n%s", want, changes)
+			}
+		}
+		export := e.BerthOK("export", "box")
+		if !bytes.Contains([]byte(export.Stdout), []byte("into the container")) {
+			t.Fatal("export does not contain the copied file")
+		}
+
+		id := e.BerthOK("commit", "-q", "-c", `CMD ["cat","/out/f"]`, "-m", "from e2e", "box", "committed").Out()
+		if len(id) != 64 {
+			t.Fatalf("commit printed %q", id)
+		}
+		if out := e.BerthOK("run", "--rm", "--network", "host", "committed").Out(); out != "out" {
+			t.Fatalf("run of the committed image: %q", out)
+		}
+		var hist []map[string]any
+		if err := json.Unmarshal([]byte(e.BerthOK("history", "--format", "json", "committed").Stdout), &hist); err != nil || len(hist) < 2 {
+			t.Fatalf("history of committed image: %v %v", hist, err)
+		}
+		if !strings.Contains(e.BerthOK("history", "committed").Stdout, "from e2e") {
+			t.Fatal("commit message missing from history")
+		}
+	})
+}
+
+func TestRenamePortInspectPrune(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("create", "--name", "old", "-p", "127.0.0.1:18089:80", img, "true")
+		e.BerthOK("rename", "old", "new")
+		e.BerthFail(125, "rename", "new", "bad name")
+		if out := e.BerthOK("port", "new").Out(); out != "80/tcp -> 127.0.0.1:18089" {
+			t.Fatalf("port: %q", out)
+		}
+		if out := e.BerthOK("inspect", "--format", "{{.Name}} {{.State.Status}} {{.Config.Cmd}}", "new").Out(); out != "new created [true]" {
+			t.Fatalf("inspect: %q", out)
+		}
+		var data []map[string]any
+		if err := json.Unmarshal([]byte(e.BerthOK("container", "inspect", "new").Stdout), &data); err != nil || len(data) != 1 || data[0]["Name"] != "new" {
+			t.Fatalf("inspect json: %v %v", data, err)
+		}
+		e.BerthOK("run", "--name", "done", "--network", "host", img, "true")
+		e.BerthOK("run", "-d", "--name", "up", "--network", "host", img, "sleep", "1000")
+		if out := e.BerthOK("ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}").Out(); out != "done" {
+			t.Fatalf("ps --filter status=exited: %q", out)
+		}
+		e.BerthOK("container", "prune", "-f")
+		if out := e.BerthOK("ps", "-a", "--format", "{{.Names}}").Out(); out != "up" {
+			t.Fatalf("after prune: %q", out)
+		}
+	})
+}
+
+func TestLogsFollowAndTail(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("run", "-d", "--name", "talker", "--network", "host", img, "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done")
+		follow := e.BerthOK("logs", "-f", "talker")
+		if follow.Out() != "line1\nline2\nline3\nline4\nline5" {
+			t.Fatalf("logs -f: %q", follow.Stdout)
+		}
+		if tail := e.BerthOK("logs", "--tail", "2", "talker").Out(); tail != "line4\nline5" {
+			t.Fatalf("logs --tail 2: %q", tail)
+		}
+		e.BerthFail(125, "logs", "--tail", "x", "talker")
+	})
+}
+
+func TestUnshareAndMount(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("create", "--name", "m", img, "true")
+		if e.Rootless() {
+			e.BerthFail(125, "mount", "m")
+			maps := e.BerthOK("unshare", "cat", "/proc/self/uid_map").Stdout
+			if len(strings.Split(strings.TrimSpace(maps), "\n")) < 2 {
+				t.Fatalf("unshare: uid_map without the subuid range:\n%s", maps)
+			}
+			out := e.BerthOK("unshare", "sh", "-c", berthBinary+" --root "+e.Root+" --runroot "+e.RunRoot+" mount m").Out()
+			if !strings.HasSuffix(out, "/merged") {
+				t.Fatalf("mount inside unshare: %q", out)
+			}
+		} else {
+			e.BerthFail(125, "unshare", "true")
+			dir := e.BerthOK("mount", "m").Out()
+			if _, err := os.Stat(filepath.Join(dir, "bin", "busybox")); err != nil {
+				t.Fatalf("mounted rootfs: %v", err)
+			}
+		}
+		e.BerthOK("unmount", "m")
+	})
+}
