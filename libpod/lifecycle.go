@@ -318,6 +318,9 @@ func (c *Container) Wait(conditions []string, interval time.Duration) (int32, er
 type RemoveOptions struct {
 	Force   bool
 	Volumes bool
+	// StopTimeout is how long a forced removal lets a running container
+	// stop before killing it (0: kill at once).
+	StopTimeout time.Duration
 }
 
 // RemoveContainer deletes a container: its storage, then its row.
@@ -337,7 +340,7 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 		if !opts.Force {
 			return fmt.Errorf("cannot remove container %s as it is running - running or paused containers cannot be removed without force: %w", c.ID(), ErrRunning)
 		}
-		if err := c.Stop(0); err != nil {
+		if err := c.Stop(opts.StopTimeout); err != nil {
 			return err
 		}
 	}

@@ -19,7 +19,7 @@ import (
 func moreContainerCommands() []*cobra.Command {
 	return []*cobra.Command{newRestartCommand(), newPauseCommand(true), newPauseCommand(false), newRenameCommand(),
 		newPortCommand(), newAttachCommand(), newMountCommand(), newUnmountCommand(), newExportCommand(), newDiffCommand(),
-		newExecCommand(), newCpCommand(), newCommitCommand()}
+		newExecCommand(), newCpCommand(), newCommitCommand(), newTopCommand()}
 }
 
 func newRestartCommand() *cobra.Command {

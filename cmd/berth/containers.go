@@ -212,6 +212,7 @@ func newKillCommand() *cobra.Command {
 
 func newRmCommand(use string) *cobra.Command {
 	var all, force, volumes, ignore bool
+	var stopTime int
 	cmd := &cobra.Command{
 		Use:   use + " [options] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers",
@@ -221,7 +222,7 @@ func newRmCommand(use string) *cobra.Command {
 			}
 			r := runtime()
 			err := forEachContainer(args, all, func(c *libpod.Container) error {
-				return r.RemoveContainer(c, libpod.RemoveOptions{Force: force, Volumes: volumes})
+				return r.RemoveContainer(c, libpod.RemoveOptions{Force: force, Volumes: volumes, StopTimeout: time.Duration(stopTime) * time.Second})
 			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
 			if err != nil && ignore && errors.Is(err, state.ErrNoSuchContainer) {
 				return nil
@@ -239,6 +240,7 @@ func newRmCommand(use string) *cobra.Command {
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "force removal of a running or unusable container")
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove anonymous volumes associated with the container")
 	cmd.Flags().BoolVarP(&ignore, "ignore", "i", false, "ignore errors when a specified container is missing")
+	cmd.Flags().IntVarP(&stopTime, "time", "t", 0, "seconds to wait for a running container to stop before killing it (with --force)")
 	return cmd
 }
 
