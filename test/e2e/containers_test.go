@@ -192,8 +192,8 @@ func TestMonitorKilledIsReconciled(t *testing.T) {
 		if st != "orphan exited" {
 			t.Fatalf("ps after the monitor was killed: %q", st)
 		}
-		if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), e.Root) && strings.Contains(string(mounts), "merged") {
-			t.Fatalf("the container's rootfs is still mounted:\n%s", mounts)
+		if rootfsMounted(e) {
+			t.Fatalf("the container's rootfs is still mounted")
 		}
 		e.BerthOK("rm", "orphan")
 	})
@@ -242,4 +242,74 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("condition not met within 20s")
+}
+
+func TestFiftyConcurrentRuns(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		var wg sync.WaitGroup
+		results := make([]*Result, 50)
+		for i := range results {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				results[i] = e.Berth("run", "-d", "--name", fmt.Sprintf("c%02d", i), "--network", "host", img, "sleep", "1000")
+			}(i)
+		}
+		wg.Wait()
+		for i, r := range results {
+			if r.ExitCode != 0 {
+				t.Fatalf("run -d c%02d failed:\n%s", i, r.describe())
+			}
+		}
+		if n := len(e.BerthOK("ps", "-q").Lines()); n != 50 {
+			t.Fatalf("%d running containers, want 50", n)
+		}
+		e.BerthOK("rm", "-a", "-f")
+		if out := e.BerthOK("ps", "-aq").Out(); out != "" {
+			t.Fatalf("rm -a -f left: %s", out)
+		}
+	})
+}
+
+func TestKilledRunDetachedIsConsistent(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		for round := 0; round < 5; round++ {
+			name := fmt.Sprintf("k%d", round)
+			cmd := e.Start(io.Discard, io.Discard, "run", "-d", "--name", name, "--network", "host", img, "sleep", "1000")
+			time.Sleep(time.Duration(10+round*15) * time.Millisecond)
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+			// Whatever the moment, the state is one berth can show and act on.
+			st := e.BerthOK("ps", "-a", "--filter", "name="+name, "--format", "{{.State}}").Out()
+			switch st {
+			case "", "created", "running", "exited":
+			default:
+				t.Fatalf("round %d: state %q after kill -9 of run -d", round, st)
+			}
+			if st != "" {
+				e.BerthOK("rm", "-f", name)
+			}
+			e.BerthOK("run", "--rm", "--name", name, "--network", "host", img, "true")
+		}
+		if rootfsMounted(e) {
+			t.Fatalf("a container rootfs is still mounted")
+		}
+	})
+}
+
+// rootfsMounted reports whether a container rootfs of e's store is mounted,
+// looking where berth mounts: the host, or the rootless user namespace.
+func rootfsMounted(e *Env) bool {
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if e.Rootless() {
+		mounts = []byte(e.BerthOK("unshare", "cat", "/proc/self/mountinfo").Stdout)
+	}
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if strings.Contains(line, e.Root) && strings.Contains(line, "/merged") {
+			return true
+		}
+	}
+	return false
 }
