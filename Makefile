@@ -28,7 +28,7 @@ LDFLAGS = -X main.version=$(VERSION) -X main.gitCommit=$(GIT_COMMIT) -X main.bui
 # Debian packages berth and its tests use at run time, plus the C toolchain
 # and git for the build.
 DEB_PACKAGES := runc crun uidmap slirp4netns passt fuse-overlayfs containernetworking-plugins \
-	docker-registry apache2-utils busybox-static debootstrap iptables golang-github-containers-common \
+	docker-registry apache2-utils busybox-static debootstrap iptables golang-github-containers-common catatonit \
 	gcc libc6-dev git ca-certificates
 
 TEST_USER := berthtest

@@ -46,7 +46,7 @@ type ContainerConfig struct {
 	LogPath       string            `json:"logPath"`
 	LogMaxSize    int64             `json:"logMaxSize,omitempty"`
 	LogMaxFiles   int               `json:"logMaxFiles,omitempty"`
-	Network       string            `json:"network"` // host, none, slirp4netns
+	Network       string            `json:"network"` // host, none, slirp4netns, pasta
 	Ports         []PortMapping     `json:"ports,omitempty"`
 	Hostname      string            `json:"hostname"`
 	DNSServers    []string          `json:"dns,omitempty"`
@@ -54,8 +54,18 @@ type ContainerConfig struct {
 	DNSOptions    []string          `json:"dnsOptions,omitempty"`
 	AddHosts      []string          `json:"addHosts,omitempty"`
 	CreateCommand []string          `json:"createCommand,omitempty"`
-	// Spec holds the spec generator's options; the OCI spec is generated
-	// from them at every start, against the mounted rootfs.
+	// Timeout is --timeout: the monitor kills the container after that
+	// many seconds (0: no limit).
+	Timeout uint `json:"timeout,omitempty"`
+	// UserNS is --userns when the container gets a user namespace of its
+	// own (keep-id[:...], nomap); its mappings depend on the namespace
+	// berth runs in, so they are computed at every start.
+	UserNS string `json:"userns,omitempty"`
+	// Timezone is --tz: "local" or a zone name (/usr/share/zoneinfo/NAME).
+	Timezone string `json:"timezone,omitempty"`
+	// Spec holds the spec generator's options (a specgen.Options with
+	// everything decided at create time); the OCI spec is generated from
+	// them at every start, against the mounted rootfs and the host.
 	Spec json.RawMessage `json:"spec"`
 }
 

@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
+	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
 )
 
 // preparedFiles are the host files bind-mounted into the container.
 type preparedFiles struct {
 	Hosts, ResolvConf, Hostname, ContainerEnv string
+	Localtime                                 string // --tz, "" without
 }
 
 // slirp4netns' fixed addresses.
@@ -36,20 +39,29 @@ func (c *Container) prepareFiles(dir, imageName string) (preparedFiles, error) {
 	var hosts strings.Builder
 	hosts.WriteString("127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n")
 	hosts.WriteString("::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n")
+	hostAddr := c.hostGateway()
 	for _, h := range cfg.AddHosts {
-		name, ip, ok := strings.Cut(h, ":")
-		if !ok {
-			return f, fmt.Errorf("invalid --add-host %q", h)
+		e, err := parse.AddHost(h)
+		if err != nil {
+			return f, err
 		}
-		if ip == "host-gateway" {
-			ip = slirpHostIP
+		if e.IP == parse.HostGateway {
+			if hostAddr == "" {
+				return f, fmt.Errorf("--add-host %s: no address reaches the host with --network %s", h, cfg.Network)
+			}
+			e.IP = hostAddr
 		}
-		fmt.Fprintf(&hosts, "%s\t%s\n", ip, name)
+		fmt.Fprintf(&hosts, "%s\t%s\n", e.IP, strings.Join(e.Names, " "))
 	}
 	switch cfg.Network {
 	case "slirp4netns":
 		fmt.Fprintf(&hosts, "%s\thost.containers.internal host.docker.internal\n", slirpHostIP)
 		fmt.Fprintf(&hosts, "%s\t%s %s\n", slirpGuestIP, hostname, cfg.Name)
+	case "pasta":
+		if hostAddr != "" {
+			fmt.Fprintf(&hosts, "%s\thost.containers.internal host.docker.internal\n", hostAddr)
+		}
+		fmt.Fprintf(&hosts, "127.0.1.1\t%s %s\n", hostname, cfg.Name)
 	case "host":
 		if data, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts.Write(data)
@@ -75,7 +87,49 @@ func (c *Container) prepareFiles(dir, imageName string) (preparedFiles, error) {
 	if err := os.WriteFile(f.ContainerEnv, []byte(env), 0o644); err != nil {
 		return f, fmt.Errorf("writing .containerenv: %w", err)
 	}
+	if cfg.Timezone != "" {
+		tz, err := TimezoneFile(cfg.Timezone)
+		if err != nil {
+			return f, err
+		}
+		f.Localtime = tz
+	}
 	return f, nil
+}
+
+// hostGateway is the address at which the container reaches the host
+// (--add-host NAME:host-gateway): slirp4netns' fixed one; with pasta, the
+// host's default gateway, which pasta maps to the host; "" otherwise.
+func (c *Container) hostGateway() string {
+	switch c.Config.Network {
+	case "slirp4netns":
+		return slirpHostIP
+	case "pasta":
+		return defaultGateway()
+	case "host":
+		return "127.0.0.1"
+	}
+	return ""
+}
+
+// defaultGateway reads the IPv4 default route's gateway from /proc/net/route.
+func defaultGateway() string {
+	data, err := os.ReadFile("/proc/net/route")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[1] != "00000000" {
+			continue
+		}
+		gw, err := strconv.ParseUint(f[2], 16, 32)
+		if err != nil || gw == 0 {
+			continue
+		}
+		return fmt.Sprintf("%d.%d.%d.%d", gw&0xff, gw>>8&0xff, gw>>16&0xff, gw>>24&0xff)
+	}
+	return ""
 }
 
 func (c *Container) hostname() string {

@@ -2,59 +2,249 @@ package libpod
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/berth-containers/berth/pkg/parse"
+	"github.com/berth-containers/berth/pkg/specgen"
+	"github.com/berth-containers/berth/rootless"
+	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
-// SpecOptions is the part of the OCI spec decided at create time.
-// TEMPORARY: replaced by pkg/specgen.Options once that lands.
-type SpecOptions struct {
-	Args []string `json:"args"`
-	Env  []string `json:"env"`
-	Cwd  string   `json:"cwd"`
+// ociVersion is the spec version written: what Debian's runc 1.1 and
+// crun 1.8 accept.
+const ociVersion = "1.0.2-dev"
+
+// generateSpec builds the container's OCI spec for one start: the options
+// decided at create time (ContainerConfig.Spec) completed with what
+// depends on the host and on the mounted root filesystem.
+func (c *Container) generateSpec(rootfs string, files preparedFiles) (*specs.Spec, error) {
+	var o specgen.Options
+	if err := json.Unmarshal(c.Config.Spec, &o); err != nil {
+		return nil, fmt.Errorf("decoding the spec options of container %s: %w", c.Name(), err)
+	}
+	// A container created by an earlier berth holds {args, env, cwd}: its
+	// command and environment were already complete.
+	var legacy struct {
+		Args []string `json:"args"`
+		Cwd  string   `json:"cwd"`
+	}
+	if json.Unmarshal(c.Config.Spec, &legacy) == nil && len(legacy.Args) > 0 && o.Image == nil && o.Command == nil {
+		o.Entrypoint, o.Command, o.WorkDir = []string{}, legacy.Args, legacy.Cwd
+	}
+	o.Rootfs = rootfs
+	o.Host = nil
+	o.Files = specgen.Files{Hosts: files.Hosts, ResolvConf: files.ResolvConf, Hostname: files.Hostname,
+		ContainerEnv: files.ContainerEnv, Localtime: files.Localtime}
+	o.Rootless = rootless.IsRootless()
+	o.Hostname = c.hostname()
+	o.Created = c.Config.Created
+	o.CanRaiseRlimits = specgen.CanRaiseRlimits()
+
+	// Cgroups: a rootless berth has none it may use (no systemd
+	// delegation); the CLI warned when limits were asked for. As root, runc
+	// puts the container in /berth/<id> of each hierarchy (cgroupfs) and
+	// removes it at delete.
+	o.UseCgroups = !o.Rootless
+	if o.UseCgroups {
+		o.CgroupsPath = "/berth/" + c.ID()
+	}
+	if !CgroupsV2() {
+		o.Cgroup = specgen.Namespace{Mode: specgen.NSHost} // podman's default on cgroup v1
+	}
+
+	switch c.Config.Network {
+	case "host":
+		o.Network = specgen.Namespace{Mode: specgen.NSHost}
+	case "none":
+		o.Network = specgen.Namespace{Mode: specgen.NSNone}
+	default:
+		o.Network = specgen.Namespace{}
+	}
+
+	if c.Config.UserNS != "" {
+		m, err := userNSMappings(c.Config.UserNS)
+		if err != nil {
+			return nil, err
+		}
+		o.UserNS = m
+	}
+
+	// The user, resolved in the container's /etc/passwd and /etc/group,
+	// owns a working directory berth creates and the sources of :U mounts.
+	user := o.User
+	if user == "" && o.Image != nil {
+		user = o.Image.User
+	}
+	eu, err := specgen.ResolveUser(rootfs, user, o.GroupAdd)
+	if err != nil {
+		return nil, err
+	}
+	uid, gid := eu.UID, eu.GID
+	if o.UserNS != nil {
+		var ok1, ok2 bool
+		uid, ok1 = toOuterID(o.UserNS.UIDMap, uid)
+		gid, ok2 = toOuterID(o.UserNS.GIDMap, gid)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("user %d:%d is not mapped in the container's user namespace", eu.UID, eu.GID)
+		}
+	}
+	if err := c.prepareWorkDir(rootfs, &o, int(uid), int(gid)); err != nil {
+		return nil, err
+	}
+	for _, m := range o.Mounts {
+		if m.Type == "bind" && hasOption(m.Options, "U") {
+			if err := chownTree(m.Source, int(uid), int(gid)); err != nil {
+				return nil, fmt.Errorf("changing the owner of %s (the U option): %w", m.Source, err)
+			}
+		}
+	}
+
+	s, err := specgen.Generate(&o)
+	if err != nil {
+		return nil, err
+	}
+	s.Version = ociVersion
+	return s, nil
 }
 
-func (c *Container) generateSpec(rootfs string, files preparedFiles) (*specs.Spec, error) {
-	var o SpecOptions
-	if err := json.Unmarshal(c.Config.Spec, &o); err != nil {
-		return nil, fmt.Errorf("decoding spec options: %w", err)
+// prepareWorkDir creates the image's working directory when the image
+// lacks it, owned by the container's user (as podman does), and refuses a
+// --workdir that does not exist (podman does too).
+func (c *Container) prepareWorkDir(rootfs string, o *specgen.Options, uid, gid int) error {
+	wd, explicit := o.WorkDir, true
+	if wd == "" && o.Image != nil {
+		wd, explicit = o.Image.WorkingDir, false
 	}
-	caps := []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-		"CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"}
-	if o.Cwd == "" {
-		o.Cwd = "/"
+	if wd == "" || wd == "/" {
+		return nil
 	}
-	s := &specs.Spec{
-		Version:  "1.0.2-dev", // what Debian's runc 1.1 and crun 1.8 accept
-		Root:     &specs.Root{Path: rootfs},
-		Hostname: c.hostname(),
-		Process: &specs.Process{
-			Terminal: c.Config.Terminal, Args: o.Args, Env: o.Env, Cwd: o.Cwd,
-			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
-			NoNewPrivileges: false,
-		},
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}},
-			{Destination: "/etc/hosts", Type: "bind", Source: files.Hosts, Options: []string{"bind", "rprivate"}},
-			{Destination: "/etc/resolv.conf", Type: "bind", Source: files.ResolvConf, Options: []string{"bind", "rprivate"}},
-			{Destination: "/etc/hostname", Type: "bind", Source: files.Hostname, Options: []string{"bind", "rprivate"}},
-			{Destination: "/run/.containerenv", Type: "bind", Source: files.ContainerEnv, Options: []string{"bind", "rprivate"}},
-		},
-		Linux: &specs.Linux{
-			Namespaces: []specs.LinuxNamespace{{Type: "pid"}, {Type: "ipc"}, {Type: "uts"}, {Type: "mount"}},
-			MaskedPaths: []string{"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-				"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/fs/selinux", "/sys/dev/block"},
-			ReadonlyPaths: []string{"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
-		},
+	p, err := securejoin.SecureJoin(rootfs, wd)
+	if err != nil {
+		return fmt.Errorf("resolving the working directory %s: %w", wd, err)
 	}
-	if c.Config.Network != "host" {
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "network"})
+	st, err := os.Stat(p)
+	switch {
+	case err == nil && st.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("workdir %q of container %s is not a directory", wd, c.ID())
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("checking the working directory %s: %w", wd, err)
+	case explicit:
+		// A mount may provide it; otherwise podman refuses it.
+		for _, m := range o.Mounts {
+			if rel, err := filepath.Rel(m.Destination, wd); err == nil && !strings.HasPrefix(rel, "..") {
+				return nil
+			}
+		}
+		return fmt.Errorf("workdir %q does not exist on container %s", wd, c.ID())
 	}
-	return s, nil
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return fmt.Errorf("creating the working directory %s: %w", wd, err)
+	}
+	if err := os.Chown(p, uid, gid); err != nil {
+		return fmt.Errorf("changing the owner of the working directory %s: %w", wd, err)
+	}
+	return nil
+}
+
+// userNSMappings computes the mappings of --userns=keep-id or nomap in the
+// user namespace berth runs in (the user is ID 0 there, followed by the
+// subordinate IDs).
+func userNSMappings(spec string) (*specgen.IDMappings, error) {
+	uns, err := parse.ParseUserNS(spec)
+	if err != nil {
+		return nil, err
+	}
+	uidNS, err := specgen.NamespaceSize("/proc/self/uid_map")
+	if err != nil {
+		return nil, fmt.Errorf("reading the user namespace's mappings: %w", err)
+	}
+	gidNS, err := specgen.NamespaceSize("/proc/self/gid_map")
+	if err != nil {
+		return nil, fmt.Errorf("reading the user namespace's mappings: %w", err)
+	}
+	switch uns.Mode {
+	case parse.UserNSKeepID:
+		uid, gid := uint32(rootless.UID()), uint32(rootless.GID())
+		if uns.UID != nil {
+			uid = *uns.UID
+		}
+		if uns.GID != nil {
+			gid = *uns.GID
+		}
+		return specgen.KeepIDMappings(uid, gid, uidNS, gidNS)
+	case parse.UserNSNoMap:
+		return specgen.NoMapMappings(uidNS, gidNS)
+	}
+	return nil, fmt.Errorf("--userns=%s is not supported yet", spec)
+}
+
+// toOuterID maps a container ID to the ID it has in berth's namespace.
+func toOuterID(m []specs.LinuxIDMapping, id uint32) (uint32, bool) {
+	for _, e := range m {
+		if id >= e.ContainerID && uint64(id) < uint64(e.ContainerID)+uint64(e.Size) {
+			return e.HostID + (id - e.ContainerID), true
+		}
+	}
+	return 0, false
+}
+
+func hasOption(opts []string, name string) bool {
+	for _, o := range opts {
+		if o == name {
+			return true
+		}
+	}
+	return false
+}
+
+// chownTree gives dir and everything below it to uid:gid (symlinks
+// themselves, not their targets).
+func chownTree(dir string, uid, gid int) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+// CgroupsV2 tells whether the host has the unified cgroup hierarchy.
+func CgroupsV2() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
+
+// zoneinfoDir is where the host's time zone files are.
+const zoneinfoDir = "/usr/share/zoneinfo"
+
+// TimezoneFile returns the host file that becomes the container's
+// /etc/localtime for --tz: the host's own for "local", else the zone's.
+func TimezoneFile(tz string) (string, error) {
+	if tz == "local" {
+		p, err := filepath.EvalSymlinks("/etc/localtime")
+		if err != nil {
+			return "", fmt.Errorf("--tz local: the host's time zone: %w", err)
+		}
+		return p, nil
+	}
+	if tz == "" || filepath.IsAbs(tz) || strings.Contains(tz, "..") {
+		return "", fmt.Errorf("invalid --tz %q: use local or a time zone name such as Europe/Paris", tz)
+	}
+	p, err := filepath.EvalSymlinks(filepath.Join(zoneinfoDir, tz))
+	if err != nil {
+		return "", fmt.Errorf("invalid --tz %q: unknown time zone (no %s)", tz, filepath.Join(zoneinfoDir, tz))
+	}
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("invalid --tz %q: not a time zone file", tz)
+	}
+	return p, nil
 }

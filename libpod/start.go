@@ -188,6 +188,12 @@ func (c *Container) monitorConfig(runDir string) (*monitor.Config, error) {
 		LogMaxFiles: c.Config.LogMaxFiles, AttachPath: filepath.Join(runDir, "attach"),
 		ExitFile:    filepath.Join(runDir, "exit"),
 		ExitCommand: append(append([]string{exe}, c.rt.globalArgs()...), "container", "cleanup", c.ID()),
+		Timeout:     c.Config.Timeout,
+	}
+	if c.Config.Network == "pasta" {
+		if err := c.pastaCommand(cfg, runDir); err != nil {
+			return nil, err
+		}
 	}
 	if c.Config.Network == "slirp4netns" {
 		slirp, err := exec.LookPath("slirp4netns")
@@ -212,6 +218,58 @@ func (c *Container) monitorConfig(runDir string) (*monitor.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// pastaScript runs pasta for the container's network namespace. pasta
+// drops its capabilities before opening the namespace, and may then not
+// open /proc/PID/ns/net of a container that has more capabilities than it:
+// the shell opens it (as fd 4) and pasta joins /proc/self/fd/4. pasta has
+// no readiness fd: it writes its pid file once the namespace is
+// configured, so a helper watches the file and writes to the monitor's
+// ready fd (3). The shell then becomes pasta (-f: in the foreground), which
+// the monitor kills when the container exits.
+const pastaScript = `exec 4</proc/{pid}/ns/net || exit 1
+pidfile=$1; shift
+rm -f "$pidfile"
+( while [ ! -s "$pidfile" ]; do kill -0 $$ 2>/dev/null || exit 1; sleep 0.01; done; echo ready >&3 ) &
+exec "$@"`
+
+// pastaCommand sets up pasta (rootless only; the CLI refuses it for root),
+// publishing the container's ports itself.
+func (c *Container) pastaCommand(cfg *monitor.Config, runDir string) error {
+	pasta, err := exec.LookPath("pasta")
+	if err != nil {
+		return errors.New("pasta not found: install the passt package, or use --network slirp4netns|host|none")
+	}
+	pidFile := filepath.Join(runDir, "pasta.pid")
+	args := []string{pasta, "--config-net", "--foreground", "--quiet", "--no-netns-quit", "--pid", pidFile,
+		"--netns", "/proc/self/fd/4", "-T", "none", "-U", "none"}
+	var tcp, udp int
+	for _, p := range c.Config.Ports {
+		spec := fmt.Sprintf("%d:%d", p.HostPort, p.ContainerPort)
+		if p.HostIP != "" {
+			spec = p.HostIP + "/" + spec
+		}
+		switch p.Protocol {
+		case "tcp":
+			args = append(args, "-t", spec)
+			tcp++
+		case "udp":
+			args = append(args, "-u", spec)
+			udp++
+		default:
+			return fmt.Errorf("publishing %d/%s: pasta forwards only tcp and udp", p.ContainerPort, p.Protocol)
+		}
+	}
+	if tcp == 0 {
+		args = append(args, "-t", "none")
+	}
+	if udp == 0 {
+		args = append(args, "-u", "none")
+	}
+	cfg.NetworkCommand = append([]string{"/bin/sh", "-c", pastaScript, "berth-pasta", pidFile}, args...)
+	cfg.NetworkReadyFD = 3
+	return nil
 }
 
 // globalArgs are the flags a child berth needs to see the same store.

@@ -24,15 +24,15 @@ var TopDescriptors = map[string]string{
 var DefaultTopDescriptors = []string{"user", "pid", "ppid", "pcpu", "etime", "tty", "time", "args"}
 
 type procInfo struct {
-	hostPid, pid, ppid, pgid  int
-	uid, gid, huid            int
-	state                     string
-	comm                      string
-	args                      []string
-	utime, stime, start       uint64
-	nice                      int
-	vszKB, rssKB              uint64
-	ttyNr                     int
+	hostPid, pid, ppid, pgid int
+	uid, gid, huid           int
+	state                    string
+	comm                     string
+	args                     []string
+	utime, stime, start      uint64
+	nice                     int
+	vszKB, rssKB             uint64
+	ttyNr                    int
 }
 
 // Top lists the container's processes with the given descriptors; the

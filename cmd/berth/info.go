@@ -48,8 +48,30 @@ type securityInfo struct {
 }
 
 type idMappings struct {
-	UIDMap string `json:"uidmap"`
-	GIDMap string `json:"gidmap"`
+	UIDMap []idMap `json:"uidmap"`
+	GIDMap []idMap `json:"gidmap"`
+}
+
+// idMap is one line of /proc/self/uid_map, named as podman names it.
+type idMap struct {
+	ContainerID int `json:"container_id"`
+	HostID      int `json:"host_id"`
+	Size        int `json:"size"`
+}
+
+func readIDMap(path string) []idMap {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []idMap
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var m idMap
+		if n, _ := fmt.Sscan(line, &m.ContainerID, &m.HostID, &m.Size); n == 3 {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 type storeInfo struct {
@@ -115,9 +137,7 @@ func gatherInfo() (*infoReport, error) {
 	} else {
 		rep.Host.OCIRuntime.Reason = err.Error()
 	}
-	uidMap, _ := os.ReadFile("/proc/self/uid_map")
-	gidMap, _ := os.ReadFile("/proc/self/gid_map")
-	rep.Host.IDMappings = idMappings{UIDMap: strings.TrimSpace(string(uidMap)), GIDMap: strings.TrimSpace(string(gidMap))}
+	rep.Host.IDMappings = idMappings{UIDMap: readIDMap("/proc/self/uid_map"), GIDMap: readIDMap("/proc/self/gid_map")}
 	if rootless.IsRootless() {
 		rep.Host.PausePID = os.Getenv("_BERTH_PAUSE_PID")
 		rep.Host.PausePIDFile = rootless.PausePidPath()
@@ -154,8 +174,8 @@ func printInfoText(rep *infoReport) error {
   security:
     rootless: %t
   idMappings:
-    uidmap: %q
-    gidmap: %q
+    uidmap: %v
+    gidmap: %v
 `, h.Arch, h.OS, h.Kernel, h.Hostname, h.CPUs, h.MemTotal, h.CgroupVersion,
 		h.OCIRuntime.Name, h.OCIRuntime.Path, strings.SplitN(h.OCIRuntime.Version, "\n", 2)[0], h.OCIRuntime.Reason,
 		h.Security.Rootless, h.IDMappings.UIDMap, h.IDMappings.GIDMap)

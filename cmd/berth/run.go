@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/libpod/state"
+	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -73,22 +74,25 @@ func newRunCommand() *cobra.Command {
 		Short: "Run a command in a new container",
 		Args:  requireArgs(1, "requires at least 1 arg(s), only received 0"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			keys, err := parseDetachKeys(detachKeys)
+			if err != nil {
+				return err
+			}
 			c, err := createContainer(cmd, &f, args)
 			if err != nil {
 				return err
 			}
 			if f.detach {
 				if err := c.Start(nil); err != nil {
+					removeAfterFailedStart(c, f.rm)
 					return startFailure(err)
 				}
 				fmt.Println(c.ID())
 				return nil
 			}
-			keys, err := parseDetachKeys(detachKeys)
-			if err != nil {
-				return err
-			}
-			return runAttached(c, f.interactive, f.tty, sigProxy && !f.tty, keys)
+			err = runAttached(c, f.interactive, f.tty, sigProxy && !f.tty, keys)
+			removeAfterFailedStart(c, f.rm)
+			return err
 		},
 	}
 	f.add(cmd)
@@ -96,6 +100,19 @@ func newRunCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "proxy received signals to the process")
 	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "override the key sequence for detaching a container")
 	return cmd
+}
+
+// removeAfterFailedStart does --rm for a container that never ran (its
+// start failed), as podman does; one that ran was removed by its cleanup.
+func removeAfterFailedStart(c *libpod.Container, rm bool) {
+	if !rm {
+		return
+	}
+	cur, err := runtime().LookupContainer(c.ID())
+	if err != nil || cur.State.Status != libpod.StatusCreated && cur.State.Status != libpod.StatusExited {
+		return
+	}
+	_ = runtime().RemoveContainer(cur, libpod.RemoveOptions{Force: true})
 }
 
 func startFailure(err error) error {
@@ -182,41 +199,5 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 
 // parseDetachKeys reads podman's "ctrl-p,ctrl-q" syntax.
 func parseDetachKeys(s string) ([]byte, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var out []byte
-	for _, k := range splitComma(s) {
-		switch {
-		case len(k) == 1:
-			out = append(out, k[0])
-		case len(k) == 6 && k[:5] == "ctrl-":
-			ch := k[5]
-			switch {
-			case ch >= 'a' && ch <= 'z':
-				out = append(out, ch-'a'+1)
-			case ch == '@':
-				out = append(out, 0)
-			case ch >= '[' && ch <= '_':
-				out = append(out, ch-'['+27)
-			default:
-				return nil, fmt.Errorf("invalid detach keys %q", s)
-			}
-		default:
-			return nil, fmt.Errorf("invalid detach keys %q", s)
-		}
-	}
-	return out, nil
-}
-
-func splitComma(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
+	return parse.DetachKeys(s)
 }

@@ -49,12 +49,12 @@ type PortForward struct {
 // Frame types on the attach socket. Each frame is 1 byte type, 4 bytes
 // big-endian length, then the payload.
 const (
-	FrameStdin    byte = 0 // client -> monitor
-	FrameStdout   byte = 1 // monitor -> client
-	FrameStderr   byte = 2 // monitor -> client
-	FrameResize   byte = 3 // client -> monitor: 4 bytes: rows, cols (uint16 BE)
-	FrameCloseIn  byte = 4 // client -> monitor: close the container's stdin
-	FrameExit     byte = 5 // monitor -> client: 4 bytes exit code (int32 BE)
+	FrameStdin   byte = 0 // client -> monitor
+	FrameStdout  byte = 1 // monitor -> client
+	FrameStderr  byte = 2 // monitor -> client
+	FrameResize  byte = 3 // client -> monitor: 4 bytes: rows, cols (uint16 BE)
+	FrameCloseIn byte = 4 // client -> monitor: close the container's stdin
+	FrameExit    byte = 5 // monitor -> client: 4 bytes exit code (int32 BE)
 	// FrameOwnCleanup: client -> monitor: "I will run cleanup after the
 	// exit", so the monitor skips its exit command while that client stays.
 	FrameOwnCleanup byte = 6
