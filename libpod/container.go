@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berth-containers/berth/libpod/network"
 	"github.com/berth-containers/berth/libpod/state"
 )
 
@@ -83,6 +84,9 @@ type ContainerState struct {
 	Error        string    `json:"error,omitempty"`
 	// StoppedByUser keeps a restart policy from restarting the container.
 	StoppedByUser bool `json:"stoppedByUser,omitempty"`
+	// Network is the CNI bridge set up for the running container (rootful),
+	// kept so that cleanup, even after a crash, can tear it down.
+	Network *network.Status `json:"network,omitempty"`
 }
 
 // Container is a container with its config and last-read state.

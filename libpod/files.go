@@ -66,6 +66,11 @@ func (c *Container) prepareFiles(dir, imageName string) (preparedFiles, error) {
 		if data, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts.Write(data)
 		}
+	case "bridge":
+		if n := c.State.Network; n != nil {
+			fmt.Fprintf(&hosts, "%s\thost.containers.internal host.docker.internal\n", n.Gateway)
+			fmt.Fprintf(&hosts, "%s\t%s %s\n", n.IP, hostname, cfg.Name)
+		}
 	default:
 		fmt.Fprintf(&hosts, "127.0.1.1\t%s %s\n", hostname, cfg.Name)
 	}
@@ -108,6 +113,10 @@ func (c *Container) hostGateway() string {
 		return defaultGateway()
 	case "host":
 		return "127.0.0.1"
+	case "bridge":
+		if c.State.Network != nil {
+			return c.State.Network.Gateway.String()
+		}
 	}
 	return ""
 }

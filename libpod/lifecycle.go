@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berth-containers/berth/libpod/oci"
 	"github.com/berth-containers/berth/libpod/state"
+	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
 	"golang.org/x/sys/unix"
@@ -90,6 +90,7 @@ func (c *Container) cleanupLocked(code int32, why string) {
 			c.State.Error = err.Error()
 		}
 	}
+	c.teardownNetwork()
 	logrus.Debugf("cleanup %s: unmounting", c.ID())
 	if st, err := c.rt.Store(); err == nil {
 		_, _ = st.Unmount(c.ID(), true)

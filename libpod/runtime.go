@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/berth-containers/berth/libpod/oci"
+	"github.com/berth-containers/berth/libpod/network"
 	"github.com/berth-containers/berth/libpod/state"
 	"github.com/berth-containers/berth/pkg/config"
 	"github.com/berth-containers/berth/pkg/image"
+	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/berth-containers/berth/rootless"
 	"go.podman.io/storage"
 	"go.podman.io/storage/types"
@@ -190,6 +191,19 @@ func fuseOverlayfs() string {
 		return ""
 	}
 	return p
+}
+
+// Network returns the CNI manager of this store (rootful bridge networking).
+func (r *Runtime) Network() (*network.Manager, error) {
+	so, err := r.storeOptions()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := r.RunDir()
+	if err != nil {
+		return nil, err
+	}
+	return network.New(network.Config{ConfigDir: filepath.Join(so.GraphRoot, "berth", "networks"), RunDir: dir})
 }
 
 // Images returns the image service, opening storage if needed.

@@ -64,6 +64,11 @@ func (c *Container) generateSpec(rootfs string, files preparedFiles) (*specs.Spe
 		o.Network = specgen.Namespace{Mode: specgen.NSHost}
 	case "none":
 		o.Network = specgen.Namespace{Mode: specgen.NSNone}
+	case "bridge":
+		if c.State.Network == nil {
+			return nil, fmt.Errorf("container %s has no network namespace set up", c.Name())
+		}
+		o.Network = specgen.Namespace{Mode: specgen.NSPath, Path: c.State.Network.NetNSPath}
 	default:
 		o.Network = specgen.Namespace{}
 	}

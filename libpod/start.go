@@ -82,6 +82,7 @@ func (c *Container) startLocked(beforeStart func() error) error {
 		return fmt.Errorf("mounting storage of container %s: %w", c.Name(), err)
 	}
 	fail := func(err error) error {
+		c.teardownNetwork()
 		_, _ = st.Unmount(c.ID(), true)
 		c.State.Mountpoint = ""
 		c.State.Error = err.Error()
@@ -92,6 +93,9 @@ func (c *Container) startLocked(beforeStart func() error) error {
 		if err := os.MkdirAll(filepath.Dir(c.Config.LogPath), 0o700); err != nil {
 			return fail(fmt.Errorf("creating log directory: %w", err))
 		}
+	}
+	if err := c.setupNetwork(); err != nil {
+		return fail(err)
 	}
 	files, err := c.prepareFiles(runDir, c.Config.ImageName)
 	if err != nil {
@@ -124,7 +128,7 @@ func (c *Container) startLocked(beforeStart func() error) error {
 	}
 	c.State = ContainerState{
 		Status: StatusCreated, Pid: msg.Pid, MonitorPid: proc.Pid, MonitorStart: processStart(proc.Pid),
-		Mountpoint: rootfs, RestartCount: c.State.RestartCount,
+		Mountpoint: rootfs, RestartCount: c.State.RestartCount, Network: c.State.Network,
 	}
 	if err := c.save(); err != nil {
 		sock.Close()

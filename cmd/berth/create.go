@@ -393,11 +393,17 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 
 	// network
 	switch netMode, netOpts, _ := strings.Cut(f.network, ":"); netMode {
-	case "", "private", "bridge", "slirp4netns":
+	case "", "private", "bridge", "podman", "slirp4netns":
 		if netOpts != "" {
 			return nil, fmt.Errorf("--network %s: network options are not supported yet", f.network)
 		}
+		// Rootful containers join the default CNI bridge ("podman"), as
+		// with podman; rootless ones (and --network slirp4netns) use
+		// slirp4netns until rootless bridges land.
 		cfg.Network = "slirp4netns"
+		if !isRootless && netMode != "slirp4netns" {
+			cfg.Network = "bridge"
+		}
 	case "pasta":
 		if netOpts != "" {
 			return nil, fmt.Errorf("--network %s: pasta options are not supported yet", f.network)
@@ -479,7 +485,7 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	}
 
 	// ports
-	if cfg.Network == "slirp4netns" || cfg.Network == "pasta" {
+	if cfg.Network == "slirp4netns" || cfg.Network == "pasta" || cfg.Network == "bridge" {
 		if f.publishAll {
 			exposed, err := parse.ExposedPorts(o.Image.ExposedPorts, f.expose)
 			if err != nil {

@@ -7,7 +7,7 @@ import (
 	goruntime "runtime"
 	"strings"
 
-	"github.com/berth-containers/berth/libpod/oci"
+	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/berth-containers/berth/rootless"
 	"github.com/spf13/cobra"
 	"go.podman.io/image/v5/pkg/sysregistriesv2"

@@ -256,8 +256,19 @@ func TestRunFlagsNetwork(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *Env) {
 		img := containerEnv(t, e)
 		hosts := runOut(e, "--add-host", "db:10.1.2.3", "--add-host", "a;b:::1", "--add-host", "gw:host-gateway", img, "cat", "/etc/hosts")
-		for _, want := range []string{"10.1.2.3\tdb", "::1\ta b", "10.0.2.2\tgw"} {
+		gateway := "10.88.0.1" // the CNI bridge's, rootful
+		if e.Rootless() {
+			gateway = "10.0.2.2" // slirp4netns' host address
+		}
+		for _, want := range []string{"10.1.2.3\tdb", "::1\ta b", gateway + "\tgw"} {
 			wantContains(t, "--add-host", hosts, want)
+		}
+		if !e.Rootless() {
+			// rootful containers are on the bridge, with an address of their own
+			addr := runOut(e, img, "ip", "-o", "-4", "addr", "show", "eth0")
+			if !strings.Contains(addr, "inet 10.88.") {
+				t.Fatalf("rootful default network: eth0 has %q, want a 10.88.0.0/16 address", addr)
+			}
 		}
 		resolv := runOut(e, "--dns", "192.0.2.53", "--dns-search", "example.com", "--dns-option", "ndots:3", img, "cat", "/etc/resolv.conf")
 		wantOut(t, "--dns*", resolv, "search example.com\nnameserver 192.0.2.53\noptions ndots:3")

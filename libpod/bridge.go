@@ -1,0 +1,48 @@
+package libpod
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berth-containers/berth/libpod/network"
+	"github.com/sirupsen/logrus"
+)
+
+// setupNetwork joins a rootful container to the CNI bridge before it is
+// created, and records the result before anything else can fail, so that
+// cleanup (even after a crash) can undo it.
+func (c *Container) setupNetwork() error {
+	if c.Config.Network != "bridge" {
+		return nil
+	}
+	m, err := c.rt.Network()
+	if err != nil {
+		return err
+	}
+	ports := make([]network.PortMapping, 0, len(c.Config.Ports))
+	for _, p := range c.Config.Ports {
+		ports = append(ports, network.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+	}
+	st, err := m.Setup(context.Background(), c.ID(), c.Name(), ports)
+	if err != nil {
+		return fmt.Errorf("setting up the network of %s: %w", c.Name(), err)
+	}
+	c.State.Network = st
+	return c.save()
+}
+
+// teardownNetwork undoes setupNetwork; it is idempotent.
+func (c *Container) teardownNetwork() {
+	if c.Config.Network != "bridge" {
+		return
+	}
+	m, err := c.rt.Network()
+	if err == nil {
+		err = m.Teardown(context.Background(), c.ID(), c.State.Network)
+	}
+	if err != nil {
+		logrus.Warnf("tearing down the network of %s: %v", c.Name(), err)
+		return
+	}
+	c.State.Network = nil
+}
