@@ -11,7 +11,10 @@ import (
 
 	"github.com/berth-containers/berth/libpod/state"
 	"github.com/sirupsen/logrus"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.podman.io/storage"
+	"go.podman.io/storage/pkg/idtools"
+	"go.podman.io/storage/types"
 )
 
 // CreateContainer records a new container and its storage. The name is
@@ -79,12 +82,16 @@ func newRow(cfg *ContainerConfig) (*state.ContainerRow, error) {
 // createStorage makes the container's layer. A storage container with the
 // same name but no database row is a leftover of a crash and is replaced.
 func (r *Runtime) createStorage(st storage.Store, cfg *ContainerConfig) (*storage.Container, error) {
-	sc, err := st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", "", nil)
+	opts, err := storageOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", "", opts)
 	if errors.Is(err, storage.ErrDuplicateName) {
 		if old, lerr := st.Container(cfg.Name); lerr == nil {
 			if _, dberr := r.LookupContainer(old.ID); dberr != nil {
 				_ = st.DeleteContainer(old.ID)
-				sc, err = st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", "", nil)
+				sc, err = st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", "", opts)
 			}
 		}
 	}
@@ -98,4 +105,25 @@ func newID() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// storageOptions gives a container with its own user namespace (--userns
+// keep-id) a root filesystem owned as that namespace sees it, so files keep
+// their owners inside the container.
+func storageOptions(cfg *ContainerConfig) (*storage.ContainerOptions, error) {
+	if cfg.UserNS == "" {
+		return nil, nil
+	}
+	m, err := userNSMappings(cfg.UserNS)
+	if err != nil {
+		return nil, err
+	}
+	conv := func(in []specs.LinuxIDMapping) []idtools.IDMap {
+		out := make([]idtools.IDMap, 0, len(in))
+		for _, x := range in {
+			out = append(out, idtools.IDMap{ContainerID: int(x.ContainerID), HostID: int(x.HostID), Size: int(x.Size)})
+		}
+		return out
+	}
+	return &storage.ContainerOptions{IDMappingOptions: types.IDMappingOptions{UIDMap: conv(m.UIDMap), GIDMap: conv(m.GIDMap)}}, nil
 }

@@ -217,6 +217,8 @@ func TestRunFlagsUserNS(t *testing.T) {
 		uid := strconv.Itoa(e.UID())
 		wantOut(t, "--userns keep-id", runOut(e, "--userns", "keep-id", img, "id", "-u"), uid)
 		wantOut(t, "--userns keep-id --user 0", runOut(e, "--userns", "keep-id", "--user", "0", img, "id", "-u"), "0")
+		// the image's files keep their owners inside the new namespace
+		wantOut(t, "--userns keep-id ownership", runOut(e, "--userns", "keep-id", img, "stat", "-c", "%u:%g", "/bin/busybox", "/etc/passwd"), "0:0\n0:0")
 		// nomap needs ID-mapped storage, which berth does not create yet
 		r := e.BerthFail(125, "run", "--rm", "--userns", "nomap", img, "true")
 		wantContains(t, "--userns nomap", r.Stderr, "not supported yet")
