@@ -150,7 +150,7 @@ func (r *Runtime) Cleanup(nameOrID string) error {
 	restart := c.shouldRestart()
 	if restart {
 		c.State.RestartCount++
-		if err := c.startLocked(nil); err == nil {
+		if err := c.startLocked(nil, false); err == nil {
 			lock.unlock()
 			return nil
 		}
@@ -357,7 +357,15 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	if c.State.Status != StatusExited && c.State.Status != StatusCreated {
+	if c.State.Status == StatusCreated && c.State.MonitorPid != 0 {
+		// initialized (berth init): delete it from the runtime; its monitor
+		// then exits, and what it held is released here.
+		if rt, _, err := r.OCIRuntime(); err == nil {
+			_ = rt.Delete(c.ID(), true)
+		}
+		waitGone(c.State.Pid, 5*time.Second)
+		c.cleanupLocked(0, "")
+	} else if c.State.Status != StatusExited && c.State.Status != StatusCreated {
 		if rt, _, err := r.OCIRuntime(); err == nil {
 			_ = rt.Delete(c.ID(), true)
 		}

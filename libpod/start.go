@@ -58,10 +58,73 @@ func (c *Container) start(beforeStart func() error) error {
 	case StatusPaused:
 		return fmt.Errorf("%s is paused: unpause it instead", c.Name())
 	}
-	return c.startLocked(beforeStart)
+	if c.State.Status == StatusCreated && c.State.MonitorPid != 0 && c.monitorAlive() {
+		return c.startInitialized(beforeStart)
+	}
+	return c.startLocked(beforeStart, false)
 }
 
-func (c *Container) startLocked(beforeStart func() error) error {
+// ErrInitialized is returned by Init for a container already created in
+// the runtime.
+var ErrInitialized = errors.New("container has already been created in runtime")
+
+// Init creates the container in the OCI runtime, with its monitor, storage
+// and network, without starting its process; `start` does that later.
+func (c *Container) Init() error {
+	lock, err := c.rt.lockContainer(c.ID())
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	if err := c.refresh(); err != nil {
+		return err
+	}
+	c.reconcile()
+	if c.State.Status == StatusCreated && c.State.MonitorPid != 0 {
+		return fmt.Errorf("%s: %w", c.Name(), ErrInitialized)
+	}
+	if c.State.Status == StatusRunning || c.State.Status == StatusPaused {
+		return fmt.Errorf("%s: %w", c.Name(), ErrAlreadyRunning)
+	}
+	return c.startLocked(nil, true)
+}
+
+// startInitialized starts a container made by Init: its monitor waits for
+// a start request on the attach socket.
+func (c *Container) startInitialized(beforeStart func() error) error {
+	if beforeStart != nil {
+		if err := beforeStart(); err != nil {
+			return err
+		}
+	}
+	s, err := c.Dial()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.send(monitor.FrameStart, nil); err != nil {
+		return fmt.Errorf("asking the monitor of %s to start it: %w", c.Name(), err)
+	}
+	for {
+		typ, payload, err := monitor.ReadFrame(s.conn)
+		if err != nil {
+			return fmt.Errorf("the monitor of %s went away while starting it", c.Name())
+		}
+		if typ != monitor.FrameStartResult {
+			continue
+		}
+		if len(payload) > 0 {
+			return startError(string(payload))
+		}
+		break
+	}
+	c.State.Status = StatusRunning
+	c.State.StartedAt = time.Now()
+	c.State.Error = ""
+	return c.save()
+}
+
+func (c *Container) startLocked(beforeStart func() error, deferred bool) error {
 	st, err := c.rt.Store()
 	if err != nil {
 		return err
@@ -116,6 +179,7 @@ func (c *Container) startLocked(beforeStart func() error) error {
 	if err != nil {
 		return fail(err)
 	}
+	mcfg.Deferred = deferred
 	logrus.Debugf("start %s: spawning monitor", c.ID())
 	proc, sock, msg, err := c.rt.spawnMonitor(mcfg, runDir)
 	logrus.Debugf("start %s: monitor reported %+v", c.ID(), msg)
@@ -133,6 +197,11 @@ func (c *Container) startLocked(beforeStart func() error) error {
 	if err := c.save(); err != nil {
 		sock.Close()
 		return err
+	}
+	if deferred {
+		sock.Close()
+		_ = proc.Release()
+		return nil
 	}
 	if beforeStart != nil {
 		if err := beforeStart(); err != nil {

@@ -19,7 +19,7 @@ import (
 func moreContainerCommands() []*cobra.Command {
 	return []*cobra.Command{newRestartCommand(), newPauseCommand(true), newPauseCommand(false), newRenameCommand(),
 		newPortCommand(), newAttachCommand(), newMountCommand(), newUnmountCommand(), newExportCommand(), newDiffCommand(),
-		newExecCommand(), newCpCommand(), newCommitCommand(), newTopCommand()}
+		newExecCommand(), newCpCommand(), newCommitCommand(), newTopCommand(), newInitCommand()}
 }
 
 func newRestartCommand() *cobra.Command {
@@ -372,5 +372,27 @@ func newUnshareCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+func newInitCommand() *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "init [options] CONTAINER [CONTAINER...]",
+		Short: "Initialize one or more containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !all {
+				return errors.New("you must provide at least one container name or ID")
+			}
+			return forEachContainer(args, all, func(c *libpod.Container) error {
+				err := c.Init()
+				if all && (errors.Is(err, libpod.ErrInitialized) || errors.Is(err, libpod.ErrAlreadyRunning)) {
+					return nil
+				}
+				return startFailure(err)
+			}, func(name string, c *libpod.Container) { fmt.Println(name) })
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "initialize all containers")
 	return cmd
 }

@@ -131,6 +131,18 @@ func (h *hub) send(typ byte, payload []byte) {
 	}
 }
 
+// sendTo delivers a frame to one client, if it is still attached.
+func (h *hub) sendTo(c *client, typ byte, payload []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.clients[c] {
+		select {
+		case c.out <- encode(typ, payload):
+		default:
+		}
+	}
+}
+
 // finish sends the exit frame and closes every client.
 func (h *hub) finish(code int32) {
 	var b [4]byte

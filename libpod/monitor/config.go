@@ -24,6 +24,9 @@ type Config struct {
 	AttachPath  string   `json:"attachPath"`  // unix socket served for attach
 	ExitFile    string   `json:"exitFile"`    // exit code written here
 	ExitCommand []string `json:"exitCommand"` // run after exit (berth container cleanup)
+	// Deferred containers (berth init) are started later, on a FrameStart
+	// from an attach client, instead of on "start" from the sync socket.
+	Deferred bool `json:"deferred,omitempty"`
 	// NetworkCommand is started once the container exists, with "{pid}"
 	// replaced by its pid (slirp4netns); it is killed when the container exits.
 	NetworkCommand []string `json:"networkCommand,omitempty"`
@@ -61,7 +64,11 @@ const (
 	// FrameAttached: monitor -> client, first frame: the client is
 	// registered and will see all output and the exit from now on.
 	FrameAttached byte = 7
-	FrameStdinEOF      = FrameCloseIn
+	// FrameStart: client -> monitor: start a deferred (`berth init`)
+	// container; answered with FrameStartResult (error text, empty if ok).
+	FrameStart       byte = 8
+	FrameStartResult byte = 9
+	FrameStdinEOF         = FrameCloseIn
 )
 
 // Sync messages the monitor writes on fd 3 to the berth process that

@@ -26,7 +26,7 @@ import (
 // starts the container and reports again. If berth dies before saying
 // "start", the container is deleted instead of being left half-made.
 func Run(cfg *Config, sync *os.File) int {
-	m := &monitor{cfg: cfg, hub: newHub()}
+	m := &monitor{cfg: cfg, hub: newHub(), startRequests: make(chan chan string)}
 	pid, err := m.create()
 	if err != nil {
 		reply(sync, SyncMessage{Error: err.Error()})
@@ -34,19 +34,28 @@ func Run(cfg *Config, sync *os.File) int {
 		return 1
 	}
 	reply(sync, SyncMessage{Pid: pid})
-	line, err := bufio.NewReader(sync).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "start" {
-		m.abort(pid)
-		return 1
-	}
-	if err := m.start(); err != nil {
-		reply(sync, SyncMessage{Error: err.Error()})
+	if cfg.Deferred {
+		// `berth init`: the container waits, created, until a later
+		// `berth start` asks over the attach socket.
 		sync.Close()
-		m.abort(pid)
-		return 1
+		if !m.startOnRequest(pid) {
+			return 1
+		}
+	} else {
+		line, err := bufio.NewReader(sync).ReadString('\n')
+		if err != nil || strings.TrimSpace(line) != "start" {
+			m.abort(pid)
+			return 1
+		}
+		if err := m.start(); err != nil {
+			reply(sync, SyncMessage{Error: err.Error()})
+			sync.Close()
+			m.abort(pid)
+			return 1
+		}
+		reply(sync, SyncMessage{Pid: pid, Started: true})
+		sync.Close()
 	}
-	reply(sync, SyncMessage{Pid: pid, Started: true})
-	sync.Close()
 	var timeout *time.Timer
 	if cfg.Timeout > 0 {
 		timeout = time.AfterFunc(time.Duration(cfg.Timeout)*time.Second, func() { _ = unix.Kill(pid, unix.SIGKILL) })
@@ -76,6 +85,48 @@ func (m *monitor) start() error {
 	return nil
 }
 
+// startOnRequest waits for a FrameStart from an attach client, starts the
+// container and answers that client. It returns false if the container
+// went away instead (deleted by `berth rm`).
+func (m *monitor) startOnRequest(pid int) bool {
+	exited := make(chan struct{})
+	go func() {
+		// The container's init is blocked in the runtime until started;
+		// it only exits if the container is deleted.
+		for processAlive(pid) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		close(exited)
+	}()
+	select {
+	case req := <-m.startRequests:
+		err := m.start()
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		req <- msg
+		if err != nil {
+			m.abort(pid)
+			return false
+		}
+		return true
+	case <-exited:
+		m.finish(m.wait(pid))
+		return false
+	}
+}
+
+func processAlive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && len(s) > i+2 && s[i+2] != 'Z'
+}
+
 // abort deletes a container that will never be started.
 func (m *monitor) abort(pid int) {
 	_ = exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "delete", "--force", m.cfg.ID).Run()
@@ -97,6 +148,9 @@ type monitor struct {
 	network  *exec.Cmd
 	// cleanupOwners counts attached clients that run cleanup themselves.
 	cleanupOwners int
+	// startRequests carries FrameStart requests of deferred containers;
+	// the requester receives the error text ("" for success).
+	startRequests chan chan string
 }
 
 // create runs `runtime create` with stdio the monitor owns and returns the
@@ -352,6 +406,14 @@ func (m *monitor) serveClient(c *client) {
 				m.stdin = nil
 			}
 			m.stdinMu.Unlock()
+		case FrameStart:
+			answer := make(chan string, 1)
+			select {
+			case m.startRequests <- answer:
+				m.hub.sendTo(c, FrameStartResult, []byte(<-answer))
+			default:
+				m.hub.sendTo(c, FrameStartResult, []byte("the container is not waiting to be started"))
+			}
 		case FrameOwnCleanup:
 			if !owns {
 				owns = true

@@ -160,3 +160,28 @@ func TestUnshareAndMount(t *testing.T) {
 		e.BerthOK("unmount", "m")
 	})
 }
+
+func TestInitThenStart(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("create", "--name", "i1", img, "sh", "-c", "echo started-after-init")
+		e.BerthOK("init", "i1")
+		if st := e.BerthOK("ps", "-a", "--format", "{{.State}} {{.Pid}}").Out(); !strings.HasPrefix(st, "created ") || st == "created 0" {
+			t.Fatalf("after init: %q, want created with a pid", st)
+		}
+		e.BerthFail(125, "init", "i1")
+		if out := e.BerthOK("start", "-a", "i1").Out(); out != "started-after-init" {
+			t.Fatalf("start -a after init: %q", out)
+		}
+		if st := e.BerthOK("ps", "-a", "--format", "{{.State}} {{.ExitCode}}").Out(); st != "exited 0" {
+			t.Fatalf("after start: %q", st)
+		}
+		// an initialized container that is removed leaves nothing behind
+		e.BerthOK("create", "--name", "i2", img, "sleep", "1000")
+		e.BerthOK("init", "i2")
+		e.BerthOK("rm", "i2")
+		if rootfsMounted(e) {
+			t.Fatal("rm of an initialized container left its rootfs mounted")
+		}
+	})
+}
