@@ -84,10 +84,15 @@ func (c *Container) reconcile() {
 // cleanupLocked records the exit and releases what the running container
 // held: the runtime's record and the storage mount.
 func (c *Container) cleanupLocked(code int32, why string) {
-	logrus.Debugf("cleanup %s: deleting from runtime", c.ID())
-	if rt, _, err := c.rt.OCIRuntime(); err == nil {
-		if err := rt.Delete(c.ID(), true); err != nil && !errors.Is(err, oci.ErrNotExist) {
-			c.State.Error = err.Error()
+	// A live monitor deletes the runtime's record itself after the exit
+	// (and startLocked removes any stale one), so only an orphaned
+	// container needs it here.
+	if !c.monitorAlive() {
+		logrus.Debugf("cleanup %s: deleting from runtime", c.ID())
+		if rt, _, err := c.rt.OCIRuntime(); err == nil {
+			if err := rt.Delete(c.ID(), true); err != nil && !errors.Is(err, oci.ErrNotExist) {
+				c.State.Error = err.Error()
+			}
 		}
 	}
 	c.teardownNetwork()

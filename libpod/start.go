@@ -180,6 +180,10 @@ func (c *Container) startLocked(beforeStart func() error, deferred bool) error {
 		return fail(err)
 	}
 	mcfg.Deferred = deferred
+	if rt, _, err := c.rt.OCIRuntime(); err == nil && rt.Exists(c.ID()) {
+		// left over by a monitor that died before deleting it
+		_ = rt.Delete(c.ID(), true)
+	}
 	logrus.Debugf("start %s: spawning monitor", c.ID())
 	proc, sock, msg, err := c.rt.spawnMonitor(mcfg, runDir)
 	logrus.Debugf("start %s: monitor reported %+v", c.ID(), msg)

@@ -191,6 +191,8 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 	if err := runtime().Cleanup(c.ID()); err != nil && !errors.Is(err, state.ErrNoSuchContainer) {
 		return err
 	}
+	// The monitor removes the runtime's record (and cgroup) meanwhile.
+	c.WaitMonitor(5 * time.Second)
 	if code != 0 {
 		return &exitError{code: int(code), err: errors.New("")}
 	}

@@ -555,6 +555,10 @@ func (m *monitor) finish(code int32) {
 	if m.listener != nil {
 		m.listener.Close()
 	}
+	// The runtime's record of the exited container goes now, in parallel
+	// with the attached berth's cleanup; berth deletes it itself only when
+	// the monitor is gone.
+	_ = exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "delete", "--force", m.cfg.ID).Run()
 	// A client that said it cleans up got the exit frame; should it die
 	// before doing so, the next berth command reconciles from the exit file.
 	if len(m.cfg.ExitCommand) > 0 && !delegated {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -57,6 +59,13 @@ func (r *Runtime) Delete(id string, force bool) error {
 		args = append(args, "--force")
 	}
 	return r.run(append(args, id)...)
+}
+
+// Exists reports whether the runtime still keeps state for the container
+// (runc and crun both keep a directory named after it under --root).
+func (r *Runtime) Exists(id string) bool {
+	_, err := os.Stat(filepath.Join(r.Root, id))
+	return err == nil
 }
 
 // Pause freezes the container.
