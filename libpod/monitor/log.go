@@ -34,12 +34,18 @@ func openLog(path string, maxSize int64, maxFiles int) (*logWriter, error) {
 	return &logWriter{path: path, f: f, size: st.Size(), maxSize: maxSize, maxFiles: maxFiles}, nil
 }
 
-// write logs one chunk read from a stream, a line per record.
+// write logs one chunk read from a stream, a line per record; rotation
+// happens between records, so no file grows much past max-size.
 func (l *logWriter) write(stream string, data []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now().Format(logTimeFormat)
-	var buf bytes.Buffer
+	var rec, batch bytes.Buffer
+	flush := func() {
+		n, _ := l.f.Write(batch.Bytes())
+		l.size += int64(n)
+		batch.Reset()
+	}
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		tag, line := "P", data
@@ -48,20 +54,22 @@ func (l *logWriter) write(stream string, data []byte) {
 		} else {
 			data = nil
 		}
-		buf.WriteString(now)
-		buf.WriteByte(' ')
-		buf.WriteString(stream)
-		buf.WriteByte(' ')
-		buf.WriteString(tag)
-		buf.WriteByte(' ')
-		buf.Write(line)
-		buf.WriteByte('\n')
+		rec.Reset()
+		rec.WriteString(now)
+		rec.WriteByte(' ')
+		rec.WriteString(stream)
+		rec.WriteByte(' ')
+		rec.WriteString(tag)
+		rec.WriteByte(' ')
+		rec.Write(line)
+		rec.WriteByte('\n')
+		if l.maxSize > 0 && l.size+int64(batch.Len()+rec.Len()) > l.maxSize && l.size+int64(batch.Len()) > 0 {
+			flush()
+			l.rotate()
+		}
+		batch.Write(rec.Bytes())
 	}
-	if l.maxSize > 0 && l.size+int64(buf.Len()) > l.maxSize && l.size > 0 {
-		l.rotate()
-	}
-	n, _ := l.f.Write(buf.Bytes())
-	l.size += int64(n)
+	flush()
 }
 
 // rotate keeps maxFiles-1 old logs (path.1 newest); with maxFiles <= 1 the

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"net/http"
 	"os"
 	"strconv"
@@ -312,4 +315,55 @@ func rootfsMounted(e *Env) bool {
 		}
 	}
 	return false
+}
+
+func TestSigProxyAndTerminal(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		// --sig-proxy (the default): SIGTERM to a foreground run reaches the container.
+		var stdout bytes.Buffer
+		cmd := e.Start(&stdout, io.Discard, "run", "--name", "proxied", "--network", "host", img,
+			"sh", "-c", `trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done`)
+		waitFor(t, func() bool { return strings.Contains(e.Berth("logs", "proxied").Stdout, "ready") })
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+			t.Fatalf("run after SIGTERM: %v, want exit 7 (stdout %q)", err, stdout.String())
+		}
+		if !strings.Contains(stdout.String(), "got-term") {
+			t.Fatalf("the container did not get SIGTERM: %q", stdout.String())
+		}
+		// -t: the process gets a terminal (through the console socket)
+		if _, err := exec.LookPath("script"); err == nil {
+			r := e.Run("script", "-qec", berthBinary+" --root "+e.Root+" --runroot "+e.RunRoot+" run --rm -t "+img+" tty", "/dev/null")
+			if !strings.Contains(r.Stdout, "/dev/pts/") {
+				t.Fatalf("run -t: tty printed %q", r.Stdout)
+			}
+		}
+	})
+}
+
+func TestLogRotation(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("run", "--name", "chatty", "--network", "host", "--log-opt", "max-size=2k", "--log-opt", "max-file=2", img,
+			"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done")
+		path := e.BerthOK("inspect", "--format", "{{.LogPath}}", "chatty").Out()
+		for _, p := range []string{path, path + ".1"} {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("log file %s: %v", p, err)
+			}
+			if st.Size() > 2048+200 {
+				t.Fatalf("%s is %d bytes, over max-size 2k", p, st.Size())
+			}
+		}
+		if _, err := os.Stat(path + ".2"); err == nil {
+			t.Fatalf("max-file=2 kept a third file")
+		}
+		if out := e.BerthOK("logs", "--tail", "1", "chatty").Out(); out != "line-199-xxxxxxxxxxxxxxxxxxxx" {
+			t.Fatalf("last line after rotation: %q", out)
+		}
+	})
 }
