@@ -188,3 +188,24 @@ func (c *Container) Commit(name string, opts image.CommitOptions, pause bool) (*
 	}
 	return ir.Commit(base, sc.LayerID, name, opts)
 }
+
+// Sizes returns the size of what the container wrote (its writable layer)
+// and of its whole root filesystem (image plus that).
+func (c *Container) Sizes() (rw, rootfs int64, err error) {
+	st, err := c.rt.Store()
+	if err != nil {
+		return 0, 0, err
+	}
+	sc, err := st.Container(c.ID())
+	if err != nil {
+		return 0, 0, fmt.Errorf("finding storage of %s: %w", c.Name(), err)
+	}
+	if rw, err = st.DiffSize("", sc.LayerID); err != nil {
+		return 0, 0, fmt.Errorf("measuring the changes of %s: %w", c.Name(), err)
+	}
+	img, err := st.ImageSize(c.Config.ImageID)
+	if err != nil {
+		return rw, rw, nil
+	}
+	return rw, img + rw, nil
+}

@@ -16,20 +16,20 @@ func humanDuration(d time.Duration) string { return units.HumanDuration(d) }
 
 // psRow is one line of `berth ps`; its fields are the --format names.
 type psRow struct {
-	ID, Image, ImageID, Command, Status, State, Names, Ports string
-	Created                                                  string
-	CreatedAt                                                time.Time
-	ExitCode                                                 int32
-	Pid                                                      int
-	Labels                                                   map[string]string
-	c                                                        *libpod.Container
+	ID, Image, ImageID, Command, Status, State, Names, Ports, Size string
+	Created                                                        string
+	CreatedAt                                                      time.Time
+	ExitCode                                                       int32
+	Pid                                                            int
+	Labels                                                         map[string]string
+	c                                                              *libpod.Container
 }
 
 func (r psRow) RunningFor() string { return humanDuration(time.Since(r.CreatedAt)) + " ago" }
 
 var psHeaders = map[string]string{
 	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "Created": "CREATED", "RunningFor": "CREATED",
-	"Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "State": "STATE", "ExitCode": "EXIT CODE",
+	"Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "Size": "SIZE", "State": "STATE", "ExitCode": "EXIT CODE",
 	"CreatedAt": "CREATED AT", "Pid": "PID", "ImageID": "IMAGE ID", "Labels": "LABELS",
 }
 
@@ -64,9 +64,6 @@ func newPsCommand(use string) *cobra.Command {
 		Short: "List containers",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if size {
-				return fmt.Errorf("--size is not supported yet")
-			}
 			r := runtime()
 			cs, err := r.ListContainers()
 			if err != nil {
@@ -101,7 +98,13 @@ func newPsCommand(use string) *cobra.Command {
 			}
 			rows := make([]psRow, 0, len(kept))
 			for _, c := range kept {
-				rows = append(rows, toPsRow(c, noTrunc))
+				row := toPsRow(c, noTrunc)
+				if size {
+					if rw, rootfs, err := c.Sizes(); err == nil {
+						row.Size = fmt.Sprintf("%s (virtual %s)", units.HumanSizeWithPrecision(float64(rw), 3), units.HumanSizeWithPrecision(float64(rootfs), 3))
+					}
+				}
+				rows = append(rows, row)
 			}
 			if err := sortPsRows(rows, sortBy); err != nil {
 				return err
@@ -114,6 +117,9 @@ func newPsCommand(use string) *cobra.Command {
 			}
 			if format == "" {
 				format = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+				if size {
+					format += "\t{{.Size}}"
+				}
 			}
 			if noHeading {
 				format = strings.TrimPrefix(format, "table ")

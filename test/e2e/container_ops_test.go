@@ -114,6 +114,10 @@ func TestRenamePortInspectPrune(t *testing.T) {
 		if out := e.BerthOK("ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}").Out(); out != "done" {
 			t.Fatalf("ps --filter status=exited: %q", out)
 		}
+		e.BerthOK("run", "--name", "writer", "--network", "host", img, "sh", "-c", "dd if=/dev/zero of=/big bs=1k count=300")
+		if size := e.BerthOK("ps", "-a", "-s", "--filter", "name=writer", "--format", "{{.Size}}").Out(); !strings.HasPrefix(size, "30") || !strings.Contains(size, "kB (virtual 2.") {
+			t.Fatalf("ps -s: %q, want about 307kB written over a 2.x MB image", size)
+		}
 		e.BerthOK("container", "prune", "-f")
 		if out := e.BerthOK("ps", "-a", "--format", "{{.Names}}").Out(); out != "up" {
 			t.Fatalf("after prune: %q", out)
