@@ -761,19 +761,22 @@ func parseSignal(s string) (syscall.Signal, error) {
 
 // lookupOrPull applies the --pull policy.
 func lookupOrPull(cmd *cobra.Command, ir *image.Runtime, name, policy string) (*storageImage, error) {
+	ctx, cancel := signalContext()
+	defer cancel()
 	if policy != parse.PullAlways {
 		img, err := ir.Lookup(name)
-		if err == nil {
+		if err == nil && (policy != parse.PullNewer || !ir.RemoteIsNewer(ctx, img, image.CopyOptions{})) {
 			return img, nil
 		}
-		if !errors.Is(err, image.ErrNotFound) {
+		if err == nil {
+			name = img.Names[0] // pull what the local image was pulled as
+		}
+		if err != nil && !errors.Is(err, image.ErrNotFound) {
 			return nil, err
 		}
-		if policy == parse.PullNever {
+		if err != nil && policy == parse.PullNever {
 			return nil, fmt.Errorf("%s: image not known", name)
 		}
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
 	return ir.Pull(ctx, name, image.CopyOptions{Progress: os.Stderr})
 }

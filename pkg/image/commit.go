@@ -127,7 +127,7 @@ func (r *Runtime) commitImage(base *storage.Image, baseManifest manifest.Manifes
 		return nil, err
 	}
 	manifestDigest := digest.FromBytes(manifestBlob)
-	img, err := r.store.CreateImage(configDigest.Encoded(), names, layer.ID, "", &storage.ImageOptions{
+	img, err := r.store.CreateImage(configDigest.Encoded(), nil, layer.ID, "", &storage.ImageOptions{
 		CreationDate: now,
 		Digest:       manifestDigest,
 		BigData: []storage.ImageBigDataOption{
@@ -138,6 +138,14 @@ func (r *Runtime) commitImage(base *storage.Image, baseManifest manifest.Manifes
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating image: %w", err)
+	}
+	// A name another image had moves to the new one, as with podman.
+	if len(names) > 0 {
+		if err := r.store.AddNames(img.ID, names); err != nil {
+			_, _ = r.store.DeleteImage(img.ID, true)
+			return nil, fmt.Errorf("naming image %s: %w", img.ID, err)
+		}
+		img.Names = names
 	}
 	return img, nil
 }

@@ -189,3 +189,44 @@ func TestInitThenStart(t *testing.T) {
 		}
 	})
 }
+
+func TestRunPullPolicies(t *testing.T) {
+	reg := sharedRegistry(t, false)
+	forEachMode(t, func(t *testing.T, e *Env) {
+		containerEnv(t, e)
+		publisher := newEnv(t, e.Mode) // another store pushes new versions
+		publisher.BusyboxImage("localhost/busybox:latest")
+		conf := e.WriteFile("registries.conf", "[[registry]]\nlocation = \""+reg.Addr+"\"\ninsecure = true\n")
+		pubConf := publisher.WriteFile("registries.conf", "[[registry]]\nlocation = \""+reg.Addr+"\"\ninsecure = true\n")
+		ref := reg.Ref("e2e/pullpolicy")
+		publish := func(version string) {
+			p := func(args ...string) *Result { return publisher.BerthOK(append([]string{"--registries-conf", pubConf}, args...)...) }
+			p("run", "--name", "mk-"+version, "--network", "host", "localhost/busybox:latest", "sh", "-c", "echo "+version+" > /version")
+			p("commit", "-q", "-c", `CMD ["cat","/version"]`, "mk-"+version, ref)
+			p("push", ref)
+			p("rm", "mk-"+version)
+		}
+		run := func(args ...string) string {
+			return e.BerthOK(append([]string{"--registries-conf", conf, "run", "--rm", "--network", "host"}, args...)...).Out()
+		}
+		publish("v1")
+		if out := run(ref); out != "v1" {
+			t.Fatalf("first run (pulls): %q", out)
+		}
+		publish("v2")
+		if out := run("--pull", "missing", ref); out != "v1" {
+			t.Fatalf("--pull missing with a local copy: %q, want the local v1", out)
+		}
+		if out := run("--pull", "newer", ref); out != "v2" {
+			t.Fatalf("--pull newer: %q, want v2 from the registry", out)
+		}
+		if out := run("--pull", "never", ref); out != "v2" {
+			t.Fatalf("--pull never: %q", out)
+		}
+		e.BerthFail(125, "run", "--rm", "--pull", "never", "localhost/not-here", "true")
+		publish("v3")
+		if out := run("--pull", "always", ref); out != "v3" {
+			t.Fatalf("--pull always: %q", out)
+		}
+	})
+}
