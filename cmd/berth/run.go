@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/libpod/state"
+	"github.com/berth-containers/berth/rootless"
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -191,8 +192,11 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 	if err := runtime().Cleanup(c.ID()); err != nil && !errors.Is(err, state.ErrNoSuchContainer) {
 		return err
 	}
-	// The monitor removes the runtime's record (and cgroup) meanwhile.
-	c.WaitMonitor(5 * time.Second)
+	// The monitor removes the runtime's record meanwhile; rootful, that
+	// includes the container's cgroup, which must be gone when we return.
+	if !rootless.IsRootless() {
+		c.WaitMonitor(5 * time.Second)
+	}
 	if code != 0 {
 		return &exitError{code: int(code), err: errors.New("")}
 	}

@@ -230,3 +230,28 @@ func TestRunPullPolicies(t *testing.T) {
 		}
 	})
 }
+
+func TestPauseUnpause(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("run", "-d", "--name", "p", "--network", "host", img, "sh", "-c", "while true; do date +%s%N > /tmp/t; sleep 0.05; done")
+		if e.Rootless() {
+			r := e.BerthFail(125, "pause", "p")
+			if !strings.Contains(r.Stderr, "cgroup") {
+				t.Fatalf("rootless pause: want a message about cgroups:\n%s", r.describe())
+			}
+			return
+		}
+		e.BerthOK("pause", "p")
+		if st := e.BerthOK("ps", "--format", "{{.Status}}").Out(); st != "Paused" {
+			t.Fatalf("after pause: %q", st)
+		}
+		e.BerthFail(125, "pause", "p")
+		e.BerthOK("unpause", "p")
+		if st := e.BerthOK("ps", "--format", "{{.State}}").Out(); st != "running" {
+			t.Fatalf("after unpause: %q", st)
+		}
+		first := e.BerthOK("exec", "p", "cat", "/tmp/t").Out()
+		waitFor(t, func() bool { return e.BerthOK("exec", "p", "cat", "/tmp/t").Out() != first })
+	})
+}
