@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -253,5 +254,29 @@ func TestPauseUnpause(t *testing.T) {
 		}
 		first := e.BerthOK("exec", "p", "cat", "/tmp/t").Out()
 		waitFor(t, func() bool { return e.BerthOK("exec", "p", "cat", "/tmp/t").Out() != first })
+	})
+}
+
+func TestAttachAndDetach(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script (util-linux) is needed for a terminal")
+	}
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("run", "-dit", "--name", "sh", "--network", "host", img, "sh")
+		berth := berthBinary + " --root " + e.Root + " --runroot " + e.RunRoot
+		// type a command, then ctrl-p ctrl-q: the session ends, the container runs on
+		r := e.Run("sh", "-c", `(sleep 0.5; printf 'echo attached-$((40+2))\n'; sleep 0.5; printf '\020\021') | script -qec "`+berth+` attach sh" /dev/null`)
+		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "attached-42") {
+			t.Fatalf("attach: exit %d, output %q", r.ExitCode, r.Stdout)
+		}
+		if st := e.BerthOK("ps", "--format", "{{.State}}").Out(); st != "running" {
+			t.Fatalf("after detaching: %q, want running", st)
+		}
+		// --no-stdin only shows output
+		e.BerthOK("exec", "sh", "sh", "-c", "echo from-exec > /proc/1/fd/1")
+		if !strings.Contains(e.BerthOK("logs", "sh").Stdout, "from-exec") {
+			t.Fatal("output written to the container's stdout is not in its log")
+		}
 	})
 }
