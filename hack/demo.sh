@@ -31,6 +31,7 @@ cleanup() {
 	local rc=$?
 	set +e
 	[ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+	berth_quiet rm -a -f >/dev/null 2>&1
 	# The demo user's pause process, started in our private TMPDIR.
 	local pidfile="$work/tmp/berth-run-$uid/pause.pid"
 	if [ -f "$pidfile" ]; then
@@ -48,6 +49,7 @@ trap 'exit 130' INT TERM
 # A private copy of the binary (the pause process keeps its executable busy)
 # and a private HOME and TMPDIR for the demo user.
 install -m 0755 "$berth_src" "$work/berth"
+install -m 0755 "$(dirname "$berth_src")/berth-monitor" "$work/berth-monitor"
 install -d -m 0700 -o "$uid" -g "$gid" "$work/home" "$work/tmp" "$work/store"
 
 berth() {
@@ -86,25 +88,7 @@ berth version
 
 step "3. berth import"
 image=localhost/demo/busybox:latest
-if berth import --help 2>/dev/null | grep -q 'berth import'; then
-	berth import "$tarball" "$image"
-else
-	# Until `berth import` lands: the same rootfs as a one-layer OCI image
-	# layout, pulled through the oci: transport.
-	echo "(berth import is not implemented yet: using an OCI layout and the oci: transport)"
-	layout="$work/oci"
-	mkdir -p "$layout/blobs/sha256"
-	layer=$(sha256sum "$tarball" | cut -d' ' -f1)
-	cp "$tarball" "$layout/blobs/sha256/$layer"
-	blob() { local d; d=$(printf '%s' "$1" | sha256sum | cut -d' ' -f1); printf '%s' "$1" >"$layout/blobs/sha256/$d"; echo "$d ${#1}"; }
-	read -r cfg cfg_size < <(blob "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$layer\"]}}")
-	read -r man man_size < <(blob "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$cfg\",\"size\":$cfg_size},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$layer\",\"size\":$(stat -c %s "$tarball")}]}")
-	echo "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$man\",\"size\":$man_size,\"annotations\":{\"org.opencontainers.image.ref.name\":\"latest\"}}]}" >"$layout/index.json"
-	echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
-	chmod -R a+rX "$layout"
-	id=$(berth pull -q "oci:$layout:latest")
-	berth tag "$id" "$image"
-fi
+berth import "$tarball" "$image"
 berth images
 
 step "4. a registry on 127.0.0.1 (docker-registry, plain HTTP, storage in $work)"
@@ -143,6 +127,29 @@ berth images
 berth pull --tls-verify=false "$remote"
 berth images
 
-step "6. rootless: who berth is, and where"
+step "6. run containers, rootless"
+berth run --rm "$remote" echo "hello from a rootless container"
+web_port=
+for _ in $(seq 50); do
+	p=$((20000 + RANDOM % 30000))
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then web_port=$p; break; fi
+done
+berth run -d --name web -p "127.0.0.1:$web_port:80" "$remote" \
+	sh -c 'mkdir -p /www && echo "hello from busybox httpd in berth" > /www/index.html && exec httpd -f -p 80 -h /www'
+berth ps
+page=
+for _ in $(seq 50); do
+	page=$(wget -qO- "http://127.0.0.1:$web_port/" 2>/dev/null || busybox wget -qO- "http://127.0.0.1:$web_port/" 2>/dev/null) && break
+	sleep 0.1
+done
+echo "\$ wget -qO- http://127.0.0.1:$web_port/" >&2
+echo "$page"
+[ "$page" = "hello from busybox httpd in berth" ] || die "the published port did not serve the page"
+berth exec web ps
+berth stop -t 1 web
+berth ps -a
+berth rm web
+
+step "7. rootless: who berth is, and where"
 echo "\$ berth info --format '...'" >&2
 berth_quiet info --format 'rootless:        {{.Host.Security.Rootless}}\nuid map:         {{.Host.IDMappings.UIDMap}}\ngid map:         {{.Host.IDMappings.GIDMap}}\npause process:   {{.Host.PausePID}} ({{.Host.PausePIDFile}})\nstorage driver:  {{.Store.GraphDriverName}}: {{.Store.GraphDriverWhy}}\nOCI runtime:     {{.Host.OCIRuntime.Name}}: {{.Host.OCIRuntime.Reason}}\ngraph root:      {{.Store.GraphRoot}}' | sed 's/^ \{8,\}/                 /'

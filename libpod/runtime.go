@@ -141,8 +141,16 @@ func (r *Runtime) openWithFallback(so types.StoreOptions) (storage.Store, error)
 		if st, err := os.Stat(so.GraphRoot + "/" + d + "-layers"); err == nil && st.IsDir() {
 			so.GraphDriverName = d
 			r.DriverReason = "the store at " + so.GraphRoot + " already uses it"
-			if d == "overlay" && hasMountProgram(so.GraphRoot) {
+			switch {
+			case d == "overlay" && hasMountProgram(so.GraphRoot):
 				so.GraphDriverOptions = append(so.GraphDriverOptions, "overlay.mount_program="+fuseOverlayfs())
+				r.DriverReason += " through fuse-overlayfs (native overlay failed when the store was created)"
+			case d == "overlay" && rootless.IsRootless():
+				r.DriverReason += " natively (the kernel supports overlay mounts in user namespaces)"
+			case d == "overlay":
+				r.DriverReason += " natively"
+			default:
+				r.DriverReason += " (overlay was not usable when the store was created)"
 			}
 			return storage.GetStore(so)
 		}
