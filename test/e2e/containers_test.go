@@ -367,3 +367,30 @@ func TestLogRotation(t *testing.T) {
 		}
 	})
 }
+
+// TestStorageFallbacks runs a container on the storage configurations
+// berth falls back to when native overlay is not available.
+func TestStorageFallbacks(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		for _, tc := range []struct{ name, driverFlag string }{
+			{"fuse-overlayfs", "--storage-opt=overlay.mount_program=/usr/bin/fuse-overlayfs"},
+			{"vfs", "--storage-driver=vfs"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				root, run := e.Root+"-"+tc.name, e.RunRoot+"-"+tc.name
+				b := func(args ...string) *Result {
+					return e.BerthOK(append([]string{"--root", root, "--runroot", run, tc.driverFlag}, args...)...)
+				}
+				b("import", "-q", busyboxRootfsTar(t), "localhost/busybox:latest")
+				if out := b("run", "--rm", "--network", "host", "localhost/busybox:latest", "sh", "-c", "echo ok > /f && cat /f").Out(); out != "ok" {
+					t.Fatalf("run on %s: %q", tc.name, out)
+				}
+				info := b("info", "--format", "{{.Store.GraphDriverName}} {{.Store.GraphOptions}}").Out()
+				if !strings.Contains(info, map[string]string{"vfs": "vfs", "fuse-overlayfs": "fuse-overlayfs"}[tc.name]) {
+					t.Fatalf("info on %s: %q", tc.name, info)
+				}
+				b("rmi", "-a", "-f")
+			})
+		}
+	})
+}
