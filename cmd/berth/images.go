@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/spf13/cobra"
 	"go.podman.io/image/v5/types"
@@ -172,6 +173,13 @@ func newRmiCommand(use string) *cobra.Command {
 			var errs []error
 			code := 0
 			for _, name := range args {
+				if force || all {
+					// berth's own containers go through the engine, so that
+					// their state, monitors and networks go too.
+					if err := removeContainersOf(ir, name); err != nil {
+						return err
+					}
+				}
 				rep, err := ir.Remove(name, force || all)
 				if err != nil {
 					switch {
@@ -288,4 +296,24 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// removeContainersOf force-removes berth's containers that use the image.
+func removeContainersOf(ir *image.Runtime, name string) error {
+	img, err := ir.Lookup(name)
+	if err != nil {
+		return nil // reported by Remove
+	}
+	cs, err := runtime().Containers()
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.Config.ImageID == img.ID {
+			if err := runtime().RemoveContainer(c, libpod.RemoveOptions{Force: true}); err != nil {
+				return fmt.Errorf("removing container %s that uses image %s: %w", c.Name(), name, err)
+			}
+		}
+	}
+	return nil
 }

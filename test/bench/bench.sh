@@ -22,7 +22,7 @@ REG_PID=
 cleanup() {
 	[ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null || true
 	# stores hold overlay mounts and files of subordinate uids
-	grep -o " $WORK[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	{ grep -o " $WORK[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -67,7 +67,7 @@ debian_tar() {
 # A store for each tool and run; wiped between runs.
 store() { echo "--root $WORK/u/$1/root --runroot $WORK/u/$1/run"; }
 wipe() {
-	grep -o " $WORK/u/$1[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	{ grep -o " $WORK/u/$1[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 	rm -rf "$WORK/u/$1"
 }
 

@@ -257,3 +257,19 @@ func TestRmi(t *testing.T) {
 		})
 	})
 }
+
+func TestRmiOfImageInUse(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		e.BusyboxImage("localhost/inuse:latest")
+		e.BerthOK("run", "-d", "--name", "user", "--network", "host", "localhost/inuse:latest", "sleep", "1000")
+		r := e.BerthFail(2, "rmi", "localhost/inuse:latest")
+		if !strings.Contains(r.Stderr, "in use") {
+			t.Fatalf("rmi of an image in use: %s", r.Stderr)
+		}
+		e.BerthOK("rmi", "-f", "localhost/inuse:latest")
+		if out := e.BerthOK("ps", "-aq").Out(); out != "" {
+			t.Fatalf("rmi -f left the container that used the image: %s", out)
+		}
+		e.BerthFail(1, "image", "exists", "localhost/inuse:latest")
+	})
+}
