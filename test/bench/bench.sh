@@ -113,7 +113,11 @@ bench_images() {
 	echo "root:x:0:0:root:/root:/bin/sh" > "$WORK/bb/etc/passwd"
 	tar -C "$WORK/bb" -cf "$busybox" .
 	chmod 644 "$busybox"
+	# 50 distinct images (each tarball differs by one file), as 50 pulled
+	# images would be; identical layers would send podman down a slow path.
 	for i in $(seq 50); do
+		echo "$i" > "$WORK/bb/etc/image-number"
+		tar -C "$WORK/bb" -cf "$busybox" . && chmod 644 "$busybox"
 		as_user "$BERTH" $(store ib) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null
 		as_user $PODMAN $(store ip) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null 2>&1
 	done
