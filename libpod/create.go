@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod/state"
-	"github.com/sirupsen/logrus"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
 	"go.podman.io/storage/pkg/idtools"
 	"go.podman.io/storage/types"

@@ -182,15 +182,11 @@ func (c *Container) shouldRestart() bool {
 
 // Kill sends a signal to the container's process.
 func (c *Container) Kill(sig syscall.Signal) error {
-	lock, err := c.rt.lockContainer(c.ID())
+	lock, err := c.lockFresh()
 	if err != nil {
 		return err
 	}
 	defer lock.unlock()
-	if err := c.refresh(); err != nil {
-		return err
-	}
-	c.reconcile()
 	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
 		return fmt.Errorf("can only kill running containers. %s is in state %s: %w", c.ID()[:12], c.State.Status, ErrNotRunning)
 	}
@@ -208,15 +204,10 @@ func (c *Container) Kill(sig syscall.Signal) error {
 // Stop sends the stop signal, then SIGKILL after timeout, and waits until
 // the container has exited and is cleaned up.
 func (c *Container) Stop(timeout time.Duration) error {
-	lock, err := c.rt.lockContainer(c.ID())
+	lock, err := c.lockFresh()
 	if err != nil {
 		return err
 	}
-	if err := c.refresh(); err != nil {
-		lock.unlock()
-		return err
-	}
-	c.reconcile()
 	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
 		lock.unlock()
 		return nil // podman: stopping a stopped container succeeds
@@ -301,15 +292,10 @@ func (c *Container) Wait(conditions []string, interval time.Duration) (int32, er
 		conditions = []string{StatusExited}
 	}
 	for {
-		lock, err := c.rt.lockContainer(c.ID())
+		lock, err := c.lockFresh()
 		if err != nil {
-			return 0, err
-		}
-		if err := c.refresh(); err != nil {
-			lock.unlock()
 			return -1, err
 		}
-		c.reconcile()
 		lock.unlock()
 		for _, want := range conditions {
 			if c.State.Status == want || want == "stopped" && c.State.Status == StatusExited {
@@ -331,15 +317,10 @@ type RemoveOptions struct {
 
 // RemoveContainer deletes a container: its storage, then its row.
 func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
-	lock, err := r.lockContainer(c.ID())
+	lock, err := c.lockFresh()
 	if err != nil {
 		return err
 	}
-	if err := c.refresh(); err != nil {
-		lock.unlock()
-		return err
-	}
-	c.reconcile()
 	running := c.State.Status == StatusRunning || c.State.Status == StatusPaused
 	lock.unlock()
 	if running {

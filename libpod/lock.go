@@ -41,3 +41,18 @@ func (r *Runtime) removeLock(id string) {
 		_ = os.Remove(filepath.Join(dir, "locks", id))
 	}
 }
+
+// lockFresh locks the container and brings its state up to date,
+// reconciling it if a crash left it stale. The caller unlocks.
+func (c *Container) lockFresh() (*containerLock, error) {
+	lock, err := c.rt.lockContainer(c.ID())
+	if err != nil {
+		return nil, err
+	}
+	if err := c.refresh(); err != nil {
+		lock.unlock()
+		return nil, err
+	}
+	c.reconcile()
+	return lock, nil
+}

@@ -32,15 +32,11 @@ func (c *Container) Pause() error { return c.setPaused(true) }
 func (c *Container) Unpause() error { return c.setPaused(false) }
 
 func (c *Container) setPaused(pause bool) error {
-	lock, err := c.rt.lockContainer(c.ID())
+	lock, err := c.lockFresh()
 	if err != nil {
 		return err
 	}
 	defer lock.unlock()
-	if err := c.refresh(); err != nil {
-		return err
-	}
-	c.reconcile()
 	want, next := StatusRunning, StatusPaused
 	if !pause {
 		want, next = StatusPaused, StatusRunning

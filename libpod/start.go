@@ -43,15 +43,11 @@ func (c *Container) Start(beforeStart func() error) error {
 }
 
 func (c *Container) start(beforeStart func() error) error {
-	lock, err := c.rt.lockContainer(c.ID())
+	lock, err := c.lockFresh()
 	if err != nil {
 		return err
 	}
 	defer lock.unlock()
-	if err := c.refresh(); err != nil {
-		return err
-	}
-	c.reconcile()
 	switch c.State.Status {
 	case StatusRunning:
 		return fmt.Errorf("%s: %w", c.Name(), ErrAlreadyRunning)
@@ -71,15 +67,11 @@ var ErrInitialized = errors.New("container has already been created in runtime")
 // Init creates the container in the OCI runtime, with its monitor, storage
 // and network, without starting its process; `start` does that later.
 func (c *Container) Init() error {
-	lock, err := c.rt.lockContainer(c.ID())
+	lock, err := c.lockFresh()
 	if err != nil {
 		return err
 	}
 	defer lock.unlock()
-	if err := c.refresh(); err != nil {
-		return err
-	}
-	c.reconcile()
 	if c.State.Status == StatusCreated && c.State.MonitorPid != 0 {
 		return fmt.Errorf("%s: %w", c.Name(), ErrInitialized)
 	}
