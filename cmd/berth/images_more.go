@@ -101,13 +101,25 @@ func inspectImages(names []string, format string) error {
 		if err := printInspectJSON(found); err != nil {
 			return err
 		}
-	} else {
-		for _, d := range found {
-			if err := printTemplate(format, d); err != nil {
-				return err
-			}
+	} else if err := printEach(format, found); err != nil {
+		return err
+	}
+	return lastError(errs)
+}
+
+// printEach renders the template once per object.
+func printEach[T any](format string, objects []T) error {
+	for _, o := range objects {
+		if err := printTemplate(format, o); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// lastError prints all but the last error and returns the last, as podman
+// reports several failed names.
+func lastError(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
@@ -509,18 +521,8 @@ func inspectAll(names []string, format string) error {
 		if err := printJSON(found); err != nil {
 			return err
 		}
-	} else {
-		for _, d := range found {
-			if err := printTemplate(format, d); err != nil {
-				return err
-			}
-		}
+	} else if err := printEach(format, found); err != nil {
+		return err
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	for _, e := range errs[:len(errs)-1] {
-		fmt.Fprintln(os.Stderr, "Error:", e)
-	}
-	return errs[len(errs)-1]
+	return lastError(errs)
 }
