@@ -34,7 +34,7 @@ DEB_PACKAGES := runc crun uidmap slirp4netns passt fuse-overlayfs containernetwo
 TEST_USER := berthtest
 SUBID_RANGE := 100000-165535
 
-UNIT_PACKAGES := ./pkg/... ./libpod/... ./rootless/... ./cmd/...
+UNIT_PACKAGES := ./pkg/... ./libpod/... ./rootless/... ./buildah/... ./cmd/...
 E2E_TIMEOUT ?= 30m
 # Extra flags for both go test runs, e.g. GOTESTFLAGS='-run TestPushPull -v'.
 GOTESTFLAGS ?=

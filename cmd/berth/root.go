@@ -59,6 +59,7 @@ func newRootCommand() *cobra.Command {
 		newLoginCommand(),
 		newLogoutCommand(),
 		newContainerCommand(),
+		newBuildCommand(), newBuildxCommand(),
 	)
 	root.AddCommand(containerAliases()...)
 	root.AddCommand(imageAliases()...)

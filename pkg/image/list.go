@@ -60,6 +60,7 @@ func (r *Runtime) List() ([]Summary, error) {
 			parents[l.Parent] = true
 		}
 	}
+	sameLayer := r.emptyLayerParents(imgs)
 	out := make([]Summary, 0, len(imgs))
 	for i := range imgs {
 		img := &imgs[i]
@@ -80,7 +81,7 @@ func (r *Runtime) List() ([]Summary, error) {
 		for _, n := range img.BigDataSizes {
 			s.Size += n
 		}
-		s.Intermediate = len(img.Names) == 0 && img.TopLayer != "" && parents[img.TopLayer]
+		s.Intermediate = len(img.Names) == 0 && img.TopLayer != "" && (parents[img.TopLayer] || sameLayer[img.ID])
 		out = append(out, s)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })

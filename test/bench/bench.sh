@@ -1,7 +1,7 @@
 #!/bin/bash
 # berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
 #
-#   test/bench/bench.sh [pull|version|images|run|all]
+#   test/bench/bench.sh [pull|version|images|run|build|all]
 #
 # Needs: bin/berth built, podman, hyperfine, docker-registry, a debian rootfs
 # (debootstrap, cached in /var/cache/berth-test) and busybox-static. Run as root;
@@ -177,6 +177,42 @@ bench_run() {
 	wipe rb; wipe rp
 }
 
+# build: a Containerfile of the usual shape (busybox base, ARG, ENV, WORKDIR,
+# COPY of a 50-file context, two RUN steps, one writing 200 files, EXPOSE,
+# LABEL, CMD), rootless, berth and podman side by side: --no-cache (every
+# step built and committed) and a rebuild with everything cached.
+bench_build() {
+	busybox_in "$BERTH" bdb; busybox_in "$PODMAN" bdp
+	local ctx=$WORK/u/build-ctx
+	mkdir -p "$ctx"
+	for i in $(seq 50); do head -c 1024 /dev/urandom | base64 > "$ctx/file-$i.txt"; done
+	cat > "$ctx/Containerfile" <<'EOC'
+FROM localhost/bb
+ARG GREETING=hello
+ENV APP_HOME=/app MODE=bench
+WORKDIR /app
+COPY . /app/
+RUN echo "$GREETING" > /app/greeting && ls /app | wc -l > /app/count
+RUN for i in $(seq 200); do echo "file $i" > /app/gen-$i.txt; done
+EXPOSE 8080
+LABEL org.example.bench=build
+CMD ["sh", "-c", "cat /app/greeting"]
+EOC
+	chown -R "$BENCH_USER" "$ctx"
+	local runs=${BUILD_RUNS:-10}
+	echo "build --no-cache (rootless, 10-step Containerfile, RUN network host for both):"
+	as_user hyperfine -N -w 2 -r "$runs" --export-json "$WORK/u/build-nocache.json" \
+		"$BERTH $(store bdb) build -q --no-cache --network host -t localhost/bench $ctx" \
+		"$PODMAN $(store bdp) build -q --no-cache --network host -t localhost/bench $ctx" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/build-nocache.json"
+	echo "build, everything cached (rootless):"
+	as_user hyperfine -N -w 2 -r "$runs" --export-json "$WORK/u/build-cached.json" \
+		"$BERTH $(store bdb) build -q --network host -t localhost/bench $ctx" \
+		"$PODMAN $(store bdp) build -q --network host -t localhost/bench $ctx" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/build-cached.json"
+	wipe bdb; wipe bdp
+}
+
 report_hyperfine() {
 	python3 - "$1" <<'EOP'
 import json, sys
@@ -191,6 +227,7 @@ pull) bench_pull ;;
 run) bench_run ;;
 version) bench_version ;;
 images) bench_images ;;
-all) bench_version; bench_images; bench_run; bench_pull ;;
-*) echo "usage: $0 [pull|version|images|run|all]" >&2; exit 2 ;;
+build) bench_build ;;
+all) bench_version; bench_images; bench_run; bench_build; bench_pull ;;
+*) echo "usage: $0 [pull|version|images|run|build|all]" >&2; exit 2 ;;
 esac

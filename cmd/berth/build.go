@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+
+	"github.com/berth-containers/berth/buildah"
+	"github.com/berth-containers/berth/pkg/image"
+	"github.com/berth-containers/berth/rootless"
+	"github.com/spf13/cobra"
+	"go.podman.io/storage"
+)
+
+// buildFlags are podman build's flags that berth has.
+type buildFlags struct {
+	files, tags, buildArgs, labels, annotations []string
+	target, format, iidfile, network, pull      string
+	ignoreFile, platform                        string
+	layers, noCache, quiet, rm, forceRm         bool
+	compress, disableCompression                bool
+	rf                                          registryFlags
+	// flags podman has and berth refuses for now
+	unsupported map[string]*[]string
+	squash      bool
+	squashAll   bool
+}
+
+// unsupportedBuildFlags are refused with "not supported yet" rather than
+// "unknown flag", so that scripts learn what is missing.
+var unsupportedBuildFlags = []string{"secret", "ssh", "volume", "cache-from", "cache-to", "env", "unsetenv",
+	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "build-context", "timestamp", "isolation",
+	"userns", "manifest", "sign-by", "arch", "os", "variant", "cpp-flag", "jobs", "logfile", "from", "build-arg-file"}
+
+func newBuildCommand() *cobra.Command {
+	return buildCommand("build")
+}
+
+// newBuildxCommand is `berth buildx build`, as podman has it for docker
+// scripts.
+func newBuildxCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "buildx",
+		Short: "Build images (docker buildx compatibility)",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	build := buildCommand("build")
+	// docker buildx flags: the image always lands in local storage
+	build.Flags().Bool("load", false, "load the image into local storage (always done)")
+	build.Flags().Bool("push", false, "push the image after the build (not supported yet)")
+	cmd.AddCommand(build)
+	return cmd
+}
+
+func buildCommand(use string) *cobra.Command {
+	f := &buildFlags{unsupported: map[string]*[]string{}}
+	cmd := &cobra.Command{
+		Use:   use + " [options] [CONTEXT]",
+		Short: "Build an image using instructions from Containerfiles",
+		Long: "Builds an image from a Containerfile (or Dockerfile) and a context directory.\n\n" +
+			"RUN steps use the host's network unless --network none is given.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBuild(cmd, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SetInterspersed(true)
+	fl.StringArrayVarP(&f.files, "file", "f", nil, "`pathname or URL` of a Containerfile (- for stdin)")
+	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "`name` to apply to the built image")
+	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "`argument=value` to supply to the builder")
+	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for an image (default [])")
+	fl.StringArrayVar(&f.annotations, "annotation", nil, "set metadata for an image (default [])")
+	fl.StringVar(&f.target, "target", "", "set the target build stage to build")
+	fl.StringVar(&f.format, "format", envOr("BUILDAH_FORMAT", "oci"), "`format` of the built image's manifest and metadata (oci or docker)")
+	fl.StringVar(&f.iidfile, "iidfile", "", "`file` to write the image ID to")
+	fl.StringVar(&f.network, "network", "host", "network for RUN steps: host or none")
+	fl.StringVar(&f.pull, "pull", "missing", "pull base images: always, missing, never (true = always, false = missing)")
+	fl.Lookup("pull").NoOptDefVal = "always"
+	fl.StringVar(&f.ignoreFile, "ignorefile", "", "path to an alternate .containerignore file")
+	fl.StringVar(&f.platform, "platform", "", "set the OS/ARCH[/VARIANT] of the image (only this machine's)")
+	fl.BoolVar(&f.layers, "layers", envBool("BUILDAH_LAYERS", true), "use intermediate layers during build (the cache)")
+	fl.BoolVar(&f.noCache, "no-cache", false, "do not use existing cached images for the container build")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "refrain from announcing build instructions and image read/write progress")
+	fl.BoolVar(&f.rm, "rm", true, "remove intermediate containers after a successful build (berth keeps none)")
+	fl.BoolVar(&f.forceRm, "force-rm", false, "always remove intermediate containers after a build, even if the build is unsuccessful (berth keeps none)")
+	fl.BoolVar(&f.compress, "compress", false, "this is legacy option, which has no effect on the image")
+	fl.BoolVarP(&f.disableCompression, "disable-compression", "D", true, "don't compress layers by default")
+	fl.BoolVar(&f.squash, "squash", false, "squash newly built layers into a single new layer (not supported yet)")
+	fl.BoolVar(&f.squashAll, "squash-all", false, "squash all layers into a single layer (not supported yet)")
+	f.rf.add(cmd)
+	for _, name := range unsupportedBuildFlags {
+		v := new([]string)
+		f.unsupported[name] = v
+		fl.StringArrayVar(v, name, nil, "not supported yet")
+		_ = fl.MarkHidden(name)
+	}
+	return cmd
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	switch strings.ToLower(os.Getenv(name)) {
+	case "1", "true", "yes":
+		return true
+	case "0", "false", "no":
+		return false
+	}
+	return def
+}
+
+func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
+	for name := range f.unsupported {
+		if cmd.Flags().Changed(name) {
+			return fmt.Errorf("build --%s is not supported yet", name)
+		}
+	}
+	if push := cmd.Flags().Lookup("push"); push != nil && push.Changed {
+		return errors.New("buildx build --push is not supported yet: build, then berth push")
+	}
+	if f.squash || f.squashAll {
+		return errors.New("build --squash and --squash-all are not supported yet")
+	}
+	if f.platform != "" {
+		want := "linux/" + goruntime.GOARCH
+		if p := strings.TrimSuffix(f.platform, "/"); p != want && !strings.HasPrefix(p, want+"/") {
+			return fmt.Errorf("build --platform %s is not supported yet (this machine builds %s)", f.platform, want)
+		}
+	}
+	format := strings.ToLower(f.format)
+	if format != image.FormatOCI && format != image.FormatDocker {
+		return fmt.Errorf("unrecognized image type %q: use oci or docker", f.format)
+	}
+	pull, err := pullPolicy(f.pull)
+	if err != nil {
+		return err
+	}
+	contextDir := "."
+	if len(args) == 1 {
+		contextDir = args[0]
+	}
+	if strings.Contains(contextDir, "://") || strings.HasPrefix(contextDir, "git@") {
+		return fmt.Errorf("a build context from a URL (%s) is not supported yet: use a directory", contextDir)
+	}
+	if contextDir, err = filepath.Abs(contextDir); err != nil {
+		return err
+	}
+	if st, err := os.Stat(contextDir); err != nil {
+		return fmt.Errorf("the build context %s: %w", contextDir, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("the build context %s is not a directory", contextDir)
+	}
+	name, content, err := readContainerfile(f.files, contextDir)
+	if err != nil {
+		return err
+	}
+	buildArgs := map[string]string{}
+	for _, a := range f.buildArgs {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			// KEY alone takes the value from the environment, if set
+			val, set := os.LookupEnv(k)
+			if !set {
+				continue
+			}
+			v = val
+		}
+		buildArgs[k] = v
+	}
+	var tags []string
+	for _, t := range f.tags {
+		n, err := image.NormalizeName(t)
+		if err != nil {
+			return fmt.Errorf("tag %s: %w", t, err)
+		}
+		tags = append(tags, n.String())
+	}
+
+	eng := runtime()
+	ir, err := imageRuntime()
+	if err != nil {
+		return err
+	}
+	ociRT, _, err := eng.OCIRuntime()
+	if err != nil {
+		return err
+	}
+	runDir, err := eng.RunDir()
+	if err != nil {
+		return err
+	}
+	runDir = filepath.Join(runDir, "build")
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", runDir, err)
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	copyOpts := f.rf.options(cmd)
+	if !f.quiet {
+		copyOpts.Progress = os.Stderr
+	}
+	opts := &buildah.Options{
+		ContextDir: contextDir, Dockerfile: content, DockerfileName: name,
+		Tags: tags, BuildArgs: buildArgs, Labels: f.labels, Annotations: f.annotations,
+		Target: f.target, Format: format, Layers: f.layers, NoCache: f.noCache, Quiet: f.quiet,
+		Network: f.network, IgnoreFile: f.ignoreFile,
+		Out: os.Stdout, Err: os.Stderr,
+		Images: ir, Runtime: ociRT, RunDir: runDir, Rootless: rootless.IsRootless(),
+		Pull: func(ctx context.Context, name string) (*storage.Image, error) {
+			return pullBase(ctx, ir, name, pull, copyOpts)
+		},
+	}
+	res, err := buildah.Build(ctx, opts)
+	if err != nil {
+		return &exitError{code: buildah.ExitCode(err), err: err}
+	}
+	if f.iidfile != "" {
+		if err := os.WriteFile(f.iidfile, []byte("sha256:"+res.ImageID), 0o644); err != nil {
+			return fmt.Errorf("writing --iidfile: %w", err)
+		}
+	}
+	fmt.Println(res.ImageID)
+	return nil
+}
+
+// readContainerfile reads -f (a path, or - for stdin), else the context's
+// Containerfile or Dockerfile. It returns the name errors use.
+func readContainerfile(files []string, contextDir string) (string, []byte, error) {
+	if len(files) > 1 {
+		return "", nil, errors.New("several -f Containerfiles are not supported yet")
+	}
+	if len(files) == 0 {
+		for _, n := range []string{"Containerfile", "Dockerfile"} {
+			p := filepath.Join(contextDir, n)
+			data, err := os.ReadFile(p)
+			if err == nil {
+				return p, data, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return "", nil, err
+			}
+		}
+		return "", nil, fmt.Errorf("no Containerfile or Dockerfile specified or found in context directory, %s: %w", contextDir, fs.ErrNotExist)
+	}
+	p := files[0]
+	if p == "-" {
+		data, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return "", nil, fmt.Errorf("reading the Containerfile from stdin: %w", err)
+		}
+		return "Containerfile (stdin)", data, nil
+	}
+	if strings.Contains(p, "://") {
+		return "", nil, fmt.Errorf("a Containerfile from a URL (%s) is not supported yet", p)
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(p) {
+		// as podman: relative to the context when not found here
+		if d, err2 := os.ReadFile(filepath.Join(contextDir, p)); err2 == nil {
+			return filepath.Join(contextDir, p), d, nil
+		}
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("reading the Containerfile: %w", err)
+	}
+	return p, data, nil
+}
+
+// Pull policies of build --pull.
+const (
+	pullAlways  = "always"
+	pullMissing = "missing"
+	pullNever   = "never"
+)
+
+func pullPolicy(v string) (string, error) {
+	switch strings.ToLower(v) {
+	case "always", "true":
+		return pullAlways, nil
+	case "missing", "false", "ifmissing", "":
+		return pullMissing, nil
+	case "never":
+		return pullNever, nil
+	case "newer", "ifnewer":
+		return "", errors.New("build --pull=newer is not supported yet: use always or missing")
+	}
+	return "", fmt.Errorf("invalid --pull %q: use always, missing or never", v)
+}
+
+// pullBase finds a base image locally or pulls it, as the policy says.
+func pullBase(ctx context.Context, ir *image.Runtime, name, policy string, opts image.CopyOptions) (*storage.Image, error) {
+	if policy != pullAlways {
+		img, err := ir.Lookup(name)
+		if err == nil {
+			return img, nil
+		}
+		if !errors.Is(err, image.ErrNotFound) {
+			return nil, err
+		}
+		if policy == pullNever {
+			return nil, fmt.Errorf("%s: image not known (--pull=never)", name)
+		}
+	}
+	return ir.Pull(ctx, name, opts)
+}

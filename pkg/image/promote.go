@@ -1,0 +1,179 @@
+package image
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"github.com/vbatts/tar-split/archive/tar"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	tsasm "github.com/vbatts/tar-split/tar/asm"
+	tsstorage "github.com/vbatts/tar-split/tar/storage"
+	"go.podman.io/storage"
+	drivers "go.podman.io/storage/drivers"
+	"go.podman.io/storage/pkg/archive"
+	"go.podman.io/storage/pkg/tarlog"
+)
+
+// ErrPromoteUnsupported means the storage driver cannot promote a layer
+// in place; store its diff as a new layer instead (SpoolDiff + PutDiff).
+var ErrPromoteUnsupported = errors.New("the storage driver cannot promote a layer in place")
+
+// PromoteLayer turns a writable layer (created with CreateLayer, not
+// mounted) into one images can use, in place: its changes get the
+// digests, size and tar-split that PutLayer would have recorded for the
+// same diff, without writing the files again. The layer's names are
+// removed. On ErrPromoteUnsupported nothing changed.
+func (r *Runtime) PromoteLayer(id string) (*storage.Layer, error) {
+	diffPath, err := r.store.DifferTarget(id)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotSupported) || errors.Is(err, drivers.ErrNotSupported) {
+			return nil, ErrPromoteUnsupported
+		}
+		return nil, fmt.Errorf("finding the files of layer %s: %w", id, err)
+	}
+	d := &promoteDiffer{store: r.store, id: id, diffPath: diffPath}
+	out, err := r.store.PrepareStagedLayer(nil, d)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotSupported) || errors.Is(err, drivers.ErrNotSupported) {
+			err = ErrPromoteUnsupported
+		}
+		if out != nil && out.Target != "" {
+			if d.moved {
+				_ = os.Remove(diffPath)
+				_ = os.Rename(out.Target, diffPath)
+			}
+			_ = r.store.CleanupStagedLayer(out)
+		}
+		return nil, err
+	}
+	layer, err := r.store.ApplyStagedLayer(storage.ApplyStagedLayerOptions{ID: id, DiffOutput: out,
+		DiffOptions: &drivers.ApplyDiffWithDifferOpts{}})
+	if err != nil {
+		_ = r.store.CleanupStagedLayer(out)
+		return nil, fmt.Errorf("recording the changes of layer %s: %w", id, err)
+	}
+	if len(layer.Names) > 0 {
+		if err := r.store.SetNames(id, nil); err != nil {
+			return nil, fmt.Errorf("renaming layer %s: %w", id, err)
+		}
+	}
+	return r.store.Layer(id)
+}
+
+// promoteDiffer "applies" a layer's own changes: it reads them as the
+// tar stream storage's Diff makes (for the digest and the tar-split that
+// later reproduces that same stream), then moves the layer's files to the
+// staging directory, from where storage moves them back.
+type promoteDiffer struct {
+	store    storage.Store
+	id       string
+	diffPath string
+	moved    bool
+}
+
+func (d *promoteDiffer) ApplyDiff(dest string, _ *archive.TarOptions, opts *drivers.DifferOptions) (drivers.DriverWithDifferOutput, error) {
+	var out drivers.DriverWithDifferOutput
+	if opts == nil || opts.Format != drivers.DifferOutputFormatDir {
+		return out, ErrPromoteUnsupported
+	}
+	uncompressed := archive.Uncompressed
+	rc, err := d.store.Diff("", d.id, &storage.DiffOptions{Compression: &uncompressed})
+	if err != nil {
+		return out, fmt.Errorf("reading the changes of layer %s: %w", d.id, err)
+	}
+	defer rc.Close()
+	ts, err := os.CreateTemp(opts.StagingDirectory, "tar-split-")
+	if err != nil {
+		return out, err
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			ts.Close()
+		}
+	}()
+	uids, gids := map[uint32]struct{}{}, map[uint32]struct{}{}
+	ids, err := tarlog.NewLogger(func(h *tar.Header) {
+		if !strings.HasPrefix(path.Base(h.Name), archive.WhiteoutPrefix) {
+			uids[uint32(h.Uid)] = struct{}{}
+			gids[uint32(h.Gid)] = struct{}{}
+		}
+	})
+	if err != nil {
+		return out, err
+	}
+	digester := sha256.New()
+	var size countWriter
+	payload, done, err := tsasm.NewInputTarStreamWithDone(io.TeeReader(rc, io.MultiWriter(digester, &size, ids)),
+		tsstorage.NewJSONPacker(ts), tsstorage.NewDiscardFilePutter())
+	if err != nil {
+		ids.Close()
+		return out, err
+	}
+	_, err = io.Copy(io.Discard, payload)
+	payload.Close()
+	if derr := <-done; err == nil {
+		err = derr
+	}
+	if cerr := ids.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return out, fmt.Errorf("reading the changes of layer %s: %w", d.id, err)
+	}
+	st, err := os.Stat(d.diffPath)
+	if err != nil {
+		return out, err
+	}
+	mode := st.Mode()
+	if err := os.Remove(dest); err != nil {
+		return out, err
+	}
+	if err := os.Rename(d.diffPath, dest); err != nil {
+		_ = os.Mkdir(dest, 0o755)
+		return out, fmt.Errorf("moving the files of layer %s: %w", d.id, err)
+	}
+	d.moved = true
+	// storage looks at the layer's (now empty) directory before it moves
+	// the files back into its place
+	if err := os.Mkdir(d.diffPath, mode.Perm()); err != nil {
+		return out, err
+	}
+	if _, err := ts.Seek(0, io.SeekStart); err != nil {
+		return out, err
+	}
+	keep = true
+	out = drivers.DriverWithDifferOutput{
+		Size:               size.n,
+		UncompressedDigest: digest.NewDigest(digest.SHA256, digester),
+		UIDs:               sortedIDs(uids),
+		GIDs:               sortedIDs(gids),
+		TarSplit:           ts,
+		RootDirMode:        &mode,
+	}
+	return out, nil
+}
+
+func (d *promoteDiffer) Close() error { return nil }
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+func sortedIDs(m map[uint32]struct{}) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
