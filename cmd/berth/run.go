@@ -10,8 +10,8 @@ import (
 
 	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/libpod/state"
-	"github.com/berth-containers/berth/rootless"
 	"github.com/berth-containers/berth/pkg/parse"
+	"github.com/berth-containers/berth/rootless"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )

@@ -201,7 +201,9 @@ func TestRunPullPolicies(t *testing.T) {
 		pubConf := publisher.WriteFile("registries.conf", "[[registry]]\nlocation = \""+reg.Addr+"\"\ninsecure = true\n")
 		ref := reg.Ref("e2e/pullpolicy")
 		publish := func(version string) {
-			p := func(args ...string) *Result { return publisher.BerthOK(append([]string{"--registries-conf", pubConf}, args...)...) }
+			p := func(args ...string) *Result {
+				return publisher.BerthOK(append([]string{"--registries-conf", pubConf}, args...)...)
+			}
 			p("run", "--name", "mk-"+version, "--network", "host", "localhost/busybox:latest", "sh", "-c", "echo "+version+" > /version")
 			p("commit", "-q", "-c", `CMD ["cat","/version"]`, "mk-"+version, ref)
 			p("push", ref)
