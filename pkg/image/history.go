@@ -32,14 +32,14 @@ func (r *Runtime) History(img *storage.Image) ([]HistoryEntry, error) {
 			return nil, fmt.Errorf("reading layer %s of image %s: %w", img.TopLayer, img.ID, err)
 		}
 	}
-	used := map[string]bool{}
+	used := map[string]bool{img.ID: true}
 	out := make([]HistoryEntry, 0, len(cfg.History))
 	for x := len(cfg.History) - 1; x >= 0; x-- {
 		h := cfg.History[x]
 		e := HistoryEntry{ID: "<missing>", Created: h.Created, CreatedBy: h.CreatedBy, Comment: h.Comment}
 		if x == len(cfg.History)-1 {
 			e.ID = img.ID
-			used[img.ID] = true
+			e.Tags = append(e.Tags, img.Names...)
 		}
 		if layer != nil {
 			if !h.EmptyLayer {
@@ -47,11 +47,13 @@ func (r *Runtime) History(img *storage.Image) ([]HistoryEntry, error) {
 			}
 			owners, _ := r.store.ImagesByTopLayer(layer.ID)
 			for _, o := range owners {
-				if e.ID == "<missing>" && !used[o.ID] {
+				// Images that share a top layer (build steps that only
+				// changed the config) differ by their history's length.
+				if e.ID == "<missing>" && !used[o.ID] && r.historyLen(o) == x+1 {
 					e.ID = o.ID
 					used[o.ID] = true
+					e.Tags = append(e.Tags, o.Names...)
 				}
-				e.Tags = append(e.Tags, o.Names...)
 			}
 			if !h.EmptyLayer {
 				if layer.Parent == "" {
@@ -64,4 +66,14 @@ func (r *Runtime) History(img *storage.Image) ([]HistoryEntry, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// historyLen is the number of history entries in an image's config, -1 if
+// it cannot be read.
+func (r *Runtime) historyLen(img *storage.Image) int {
+	cfg, err := r.Config(img)
+	if err != nil {
+		return -1
+	}
+	return len(cfg.History)
 }

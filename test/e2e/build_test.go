@@ -859,3 +859,25 @@ func TestBuildPullsBaseImage(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildHistoryPairsStepImages checks that history gives each step the
+// image that step made, also where steps share a top layer.
+func TestBuildHistoryPairsStepImages(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		e.BusyboxImage("localhost/busybox:latest")
+		ctx := e.buildContext("hist", "FROM localhost/busybox:latest\nENV A=1\nRUN echo x > /x\nLABEL l=1\nCMD [\"cat\",\"/x\"]\n", nil)
+		e.BerthOK("build", "-q", "-t", "hist", ctx)
+		ids := e.BerthOK("history", "-q", "hist").Lines()
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if id == "<missing>" || seen[id] {
+				t.Fatalf("history IDs %v: each step should have its own image", ids)
+			}
+			seen[id] = true
+			e.BerthOK("image", "exists", id)
+		}
+		if len(ids) != 5 {
+			t.Fatalf("history has %d rows, want 5: %v", len(ids), ids)
+		}
+	})
+}
