@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/vbatts/tar-split/archive/tar"
 	"io"
 	"os"
 	"path"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/vbatts/tar-split/archive/tar"
 	tsasm "github.com/vbatts/tar-split/tar/asm"
 	tsstorage "github.com/vbatts/tar-split/tar/storage"
 	"go.podman.io/storage"
