@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/rootless"
@@ -29,15 +28,8 @@ func newRestartCommand() *cobra.Command {
 		Use:   "restart [options] CONTAINER [CONTAINER...]",
 		Short: "Restart one or more containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !all {
-				return errors.New("you must provide at least one container name or ID")
-			}
 			return forEachContainer(args, all, func(c *libpod.Container) error {
-				t := time.Duration(c.Config.StopTimeout) * time.Second
-				if cmd.Flags().Changed("time") {
-					t = time.Duration(timeout) * time.Second
-				}
-				return startFailure(c.Restart(t))
+				return startFailure(c.Restart(stopTimeout(cmd, c, timeout)))
 			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
 		},
 	}
@@ -56,9 +48,6 @@ func newPauseCommand(pause bool) *cobra.Command {
 		Use:   use + " [options] CONTAINER [CONTAINER...]",
 		Short: short,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !all {
-				return errors.New("you must provide at least one container name or ID")
-			}
 			return forEachContainer(args, all, func(c *libpod.Container) error {
 				if pause {
 					return c.Pause()
@@ -260,9 +249,6 @@ func newUnmountCommand() *cobra.Command {
 		Aliases: []string{"umount"},
 		Short:   "Unmount working container's root filesystem",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !all {
-				return errors.New("you must provide at least one container name or ID")
-			}
 			return forEachContainer(args, all, func(c *libpod.Container) error {
 				return c.Unmount(force)
 			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
@@ -381,9 +367,6 @@ func newInitCommand() *cobra.Command {
 		Use:   "init [options] CONTAINER [CONTAINER...]",
 		Short: "Initialize one or more containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !all {
-				return errors.New("you must provide at least one container name or ID")
-			}
 			return forEachContainer(args, all, func(c *libpod.Container) error {
 				err := c.Init()
 				if all && (errors.Is(err, libpod.ErrInitialized) || errors.Is(err, libpod.ErrAlreadyRunning)) {

@@ -87,6 +87,9 @@ func forEachContainer(names []string, all bool, fn func(*libpod.Container) error
 		name string
 		c    *libpod.Container
 	}
+	if len(names) == 0 && !all {
+		return errors.New("you must provide at least one container name or ID")
+	}
 	r := runtime()
 	var targets []target
 	var lastErr error
@@ -164,15 +167,8 @@ func newStopCommand() *cobra.Command {
 		Use:   "stop [options] CONTAINER [CONTAINER...]",
 		Short: "Stop one or more containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !all {
-				return errors.New("you must provide at least one container name or ID")
-			}
 			return forEachContainer(args, all, func(c *libpod.Container) error {
-				t := time.Duration(c.Config.StopTimeout) * time.Second
-				if cmd.Flags().Changed("time") {
-					t = time.Duration(timeout) * time.Second
-				}
-				return c.Stop(t)
+				return c.Stop(stopTimeout(cmd, c, timeout))
 			}, func(name string, c *libpod.Container) { fmt.Println(name) })
 		},
 	}
@@ -190,9 +186,6 @@ func newKillCommand() *cobra.Command {
 		Use:   "kill [options] CONTAINER [CONTAINER...]",
 		Short: "Kill one or more running containers with a specific signal",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !all {
-				return errors.New("you must provide at least one container name or ID")
-			}
 			sig, err := parseSignal(signal)
 			if err != nil {
 				return err
@@ -307,6 +300,14 @@ func newCleanupCommand() *cobra.Command {
 			return runtime().Cleanup(args[0])
 		},
 	}
+}
+
+// stopTimeout is --time when given, else the container's own stop timeout.
+func stopTimeout(cmd *cobra.Command, c *libpod.Container, flag int) time.Duration {
+	if cmd.Flags().Changed("time") {
+		return time.Duration(flag) * time.Second
+	}
+	return time.Duration(c.Config.StopTimeout) * time.Second
 }
 
 // statusText is podman's STATUS column.

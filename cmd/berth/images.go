@@ -46,6 +46,19 @@ func imageRuntime() (*image.Runtime, error) {
 	return runtime().Images()
 }
 
+// lookupImage finds a local image by name or ID.
+func lookupImage(name string) (*image.Runtime, *storageImage, error) {
+	ir, err := imageRuntime()
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := ir.Lookup(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ir, img, nil
+}
+
 // registryFlags are the flags pull, push and login share.
 type registryFlags struct {
 	tlsVerify       bool
@@ -224,11 +237,7 @@ func newTagCommand() *cobra.Command {
 		Short: "Add an additional name to a local image",
 		Args:  requireArgs(2, "image name and at least one new name must be specified"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ir, err := imageRuntime()
-			if err != nil {
-				return err
-			}
-			img, err := ir.Lookup(args[0])
+			ir, img, err := lookupImage(args[0])
 			if err != nil {
 				return err
 			}
@@ -248,11 +257,7 @@ func newUntagCommand() *cobra.Command {
 		Short: "Remove a name from a local image",
 		Args:  requireArgs(1, "at least one image name needs to be specified"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ir, err := imageRuntime()
-			if err != nil {
-				return err
-			}
-			img, err := ir.Lookup(args[0])
+			ir, img, err := lookupImage(args[0])
 			if err != nil {
 				return err
 			}

@@ -208,11 +208,7 @@ func newHistoryCommand() *cobra.Command {
 		Short: "Show history of a specified image",
 		Args:  exactOneImage,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ir, err := imageRuntime()
-			if err != nil {
-				return err
-			}
-			img, err := ir.Lookup(args[0])
+			ir, img, err := lookupImage(args[0])
 			if err != nil {
 				return err
 			}

@@ -51,38 +51,18 @@ func createNetNS(path string) error {
 	}
 	f.Close()
 
-	errc := make(chan error, 1)
-	go func() {
-		// The namespace is made on a thread of its own; if the thread
-		// cannot be put back into its original namespace it stays locked
-		// and Go discards it when this goroutine ends.
-		runtime.LockOSThread()
-		orig, err := unix.Open(threadNetNS(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer unix.Close(orig)
+	err = inOtherNetNS(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
-			return
+			return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
 		}
-		err = unix.Mount(threadNetNS(), path, "none", unix.MS_BIND, "")
-		if err != nil {
-			err = fmt.Errorf("bind-mounting the namespace on %s: %w", path, err)
-		} else {
-			err = loopbackUp()
+		return nil
+	}, func() error {
+		if err := unix.Mount(threadNetNS(), path, "none", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mounting the namespace on %s: %w", path, err)
 		}
-		if serr := unix.Setns(orig, unix.CLONE_NEWNET); serr != nil {
-			errc <- errors.Join(err, fmt.Errorf("returning to the original network namespace: %w", serr))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
+		return loopbackUp()
+	})
+	if err != nil {
 		_ = removeNetNS(path)
 		return err
 	}
@@ -124,6 +104,23 @@ func removeNetNS(path string) error {
 
 // withNetNS runs fn on a locked thread inside the namespace at path.
 func withNetNS(path string, fn func() error) error {
+	return inOtherNetNS(func() error {
+		target, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(target)
+		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("entering network namespace %s: %w", path, err)
+		}
+		return nil
+	}, fn)
+}
+
+// inOtherNetNS runs enter and then fn on a locked thread of their own and
+// returns the thread to its original network namespace. A thread that
+// cannot return stays locked, and Go discards it when the goroutine ends.
+func inOtherNetNS(enter, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -134,22 +131,14 @@ func withNetNS(path string, fn func() error) error {
 			return
 		}
 		defer unix.Close(orig)
-		target, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
+		if err := enter(); err != nil {
+			runtime.UnlockOSThread() // enter failed before leaving the namespace
 			errc <- err
-			return
-		}
-		err = unix.Setns(target, unix.CLONE_NEWNET)
-		unix.Close(target)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering network namespace %s: %w", path, err)
 			return
 		}
 		err = fn()
 		if serr := unix.Setns(orig, unix.CLONE_NEWNET); serr != nil {
-			errc <- errors.Join(err, serr) // thread stays locked and is discarded
+			errc <- errors.Join(err, fmt.Errorf("returning to the original network namespace: %w", serr))
 			return
 		}
 		runtime.UnlockOSThread()
