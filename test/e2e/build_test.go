@@ -44,6 +44,10 @@ type buildCase struct {
 
 const buildBase = "localhost/e2e/busybox:latest"
 
+// buildCaseTables are the tables TestBuildDockerfiles builds; other files
+// add theirs in init (one table per area of the builder).
+var buildCaseTables = [][]buildCase{buildCases}
+
 var buildCases = []buildCase{
 	{
 		name: "arg-env-workdir",
@@ -511,11 +515,19 @@ func (e *Env) runIn(img, cmd string) string {
 	return e.BerthOK("run", "--rm", "--network", "host", "--entrypoint", "", img, "sh", "-c", cmd).Out()
 }
 
+func allBuildCases() []buildCase {
+	var all []buildCase
+	for _, table := range buildCaseTables {
+		all = append(all, table...)
+	}
+	return all
+}
+
 func TestBuildDockerfiles(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *Env) {
 		e.BusyboxImage(buildBase)
 		t.Cleanup(func() { e.Berth("rm", "-a", "-f") })
-		for _, c := range buildCases {
+		for _, c := range allBuildCases() {
 			t.Run(c.name, func(t *testing.T) {
 				parent := e.T
 				e.T = t
