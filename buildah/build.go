@@ -11,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -18,8 +19,10 @@ import (
 	"go.podman.io/storage"
 )
 
-// builder is one build in progress.
+// builder is one build in progress. With --jobs, stages run in
+// goroutines: mu guards the maps and lists they share.
 type builder struct {
+	mu       sync.Mutex
 	o        *Options
 	ctx      context.Context
 	store    storage.Store
@@ -80,7 +83,7 @@ func Build(ctx context.Context, o *Options) (*Result, error) {
 	if b.global, err = df.globalArgs(b.lex, o.BuildArgs, b.consumed); err != nil {
 		return nil, err
 	}
-	target, order, err := df.plan(o.Target, b.lex, b.global)
+	target, order, deps, err := df.plan(o.Target, b.lex, b.global)
 	if err != nil {
 		return nil, err
 	}
@@ -88,22 +91,17 @@ func Build(ctx context.Context, o *Options) (*Result, error) {
 	if err := b.loadCache(); err != nil {
 		return nil, err
 	}
+	// read up front: stages running in parallel share them
+	if b.ignore, err = loadIgnore(o.ContextDir, o.IgnoreFile); err != nil {
+		return nil, err
+	}
 	b.removeStaleWorkspaces()
 	defer b.cleanup()
 
-	var final string
-	for n, i := range order {
-		id, err := b.buildStage(i, n, i == target)
-		if err != nil {
-			return nil, err
-		}
-		b.results[i] = id
-		if i == target {
-			final = id
-		} else {
-			b.stageImages = append(b.stageImages, id)
-		}
+	if err := b.buildStages(order, deps, target); err != nil {
+		return nil, err
 	}
+	final, _ := b.result(target)
 	b.warnUnusedArgs()
 	img, err := b.store.Image(final)
 	if err != nil {
@@ -220,20 +218,51 @@ func (b *builder) cached(key string) (*storage.Image, bool) {
 	if !b.o.Layers || b.o.NoCache {
 		return nil, false
 	}
+	b.mu.Lock()
 	id, ok := b.cache[key]
+	b.mu.Unlock()
 	if !ok {
 		return nil, false
 	}
 	img, err := b.store.Image(id)
 	if err != nil {
+		b.mu.Lock()
 		delete(b.cache, key)
+		b.mu.Unlock()
 		return nil, false
 	}
 	return img, true
 }
 
+// remember records an image this build made, under its cache key.
+func (b *builder) remember(key, id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.created[id] = true
+	if key != "" {
+		b.cache[key] = id
+	}
+}
+
+// consume records that a --build-arg was used.
+func (b *builder) consume(k string) {
+	b.mu.Lock()
+	b.consumed[k] = true
+	b.mu.Unlock()
+}
+
+// result is the image of stage i, once built.
+func (b *builder) result(i int) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id, ok := b.results[i]
+	return id, ok
+}
+
 // mountImage mounts an image read-only for COPY --from.
 func (b *builder) mountImage(id string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if p, ok := b.mounted[id]; ok {
 		return p, nil
 	}
@@ -266,3 +295,94 @@ func shortID(id string) string {
 
 // errCancelled wraps a build interrupted by a signal.
 var errCancelled = errors.New("build cancelled")
+
+// buildStages builds the stages in order; with Jobs other than 1, a stage
+// starts as soon as the stages it reads are built, at most Jobs at a time
+// (0: no limit). The
+// first failure cancels the others.
+func (b *builder) buildStages(order []int, deps map[int][]int, target int) error {
+	if b.o.Jobs == 1 || len(order) == 1 {
+		for n, i := range order {
+			if err := b.buildOne(i, n, target); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	parent := b.ctx
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	b.ctx = ctx
+	done := map[int]chan struct{}{}
+	for _, i := range order {
+		done[i] = make(chan struct{})
+	}
+	jobs := b.o.Jobs
+	if jobs <= 0 {
+		jobs = len(order)
+	}
+	slots := make(chan struct{}, jobs)
+	errs := make(chan error, len(order))
+	for n, i := range order {
+		go func() {
+			defer close(done[i])
+			for _, j := range deps[i] {
+				select {
+				case <-done[j]:
+				case <-ctx.Done():
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				errs <- err
+				return
+			}
+			for _, j := range deps[i] {
+				if _, ok := b.result(j); !ok {
+					errs <- errDependencyFailed
+					return
+				}
+			}
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			err := b.buildOne(i, n, target)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range order {
+		err := <-errs
+		// the failing stage's own error wins over the cancellations it caused
+		if err != nil && (first == nil || cancelled(first)) {
+			first = err
+		}
+	}
+	if first != nil && parent.Err() != nil {
+		return errCancelled
+	}
+	return first
+}
+
+// cancelled reports whether err only says the stage was stopped.
+func cancelled(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, errCancelled) || errors.Is(err, errDependencyFailed)
+}
+
+var errDependencyFailed = errors.New("a stage this one needs failed")
+
+// buildOne builds stage i (the n-th of the stages built) and records its image.
+func (b *builder) buildOne(i, n, target int) error {
+	id, err := b.buildStage(i, n, i == target)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.results[i] = id
+	if i != target {
+		b.stageImages = append(b.stageImages, id)
+	}
+	return nil
+}

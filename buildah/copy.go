@@ -149,7 +149,7 @@ func (s *stage) planCopy(cmd instructions.Command, sources []string, dest, from,
 func (s *stage) resolveFrom(cmd instructions.Command, from string) (string, string, error) {
 	b := s.b
 	if j, ok := b.df.stageIndex(from, s.index); ok {
-		id, built := b.results[j]
+		id, built := b.result(j)
 		if !built {
 			return "", "", b.df.errorAt(cmd, "stage %q was not built", from)
 		}

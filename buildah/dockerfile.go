@@ -281,8 +281,9 @@ func (d *dockerfile) stageIndex(ref string, before int) (int, bool) {
 }
 
 // plan returns the stages to build for target ("" is the last), in order:
-// the target and the stages it needs (FROM and COPY --from).
-func (d *dockerfile) plan(target string, lex *shell.Lex, global *argList) (int, []int, error) {
+// the target and the stages it needs (FROM and COPY --from), with, for
+// each, the stages it needs.
+func (d *dockerfile) plan(target string, lex *shell.Lex, global *argList) (int, []int, map[int][]int, error) {
 	last := len(d.stages) - 1
 	if target != "" {
 		i, ok := -1, false
@@ -292,32 +293,19 @@ func (d *dockerfile) plan(target string, lex *shell.Lex, global *argList) (int, 
 			}
 		}
 		if !ok {
-			return 0, nil, fmt.Errorf("the target %q was not found in the provided Containerfile %s", target, d.name)
+			return 0, nil, nil, fmt.Errorf("the target %q was not found in the provided Containerfile %s", target, d.name)
 		}
 		last = i
 	}
+	deps := map[int][]int{}
 	need := map[int]bool{last: true}
 	for i := last; i >= 0; i-- {
 		if !need[i] {
 			continue
 		}
-		st := &d.stages[i]
-		base, _, err := lex.ProcessWord(st.BaseName, envGetter{args: global})
-		if err == nil {
-			if j, ok := d.stageByName(base, i); ok {
-				need[j] = true
-			}
-		}
-		for _, cmd := range st.Commands {
-			if c, ok := cmd.(*instructions.CopyCommand); ok && c.From != "" {
-				from, _, err := lex.ProcessWord(c.From, envGetter{args: global})
-				if err != nil {
-					from = c.From
-				}
-				if j, ok := d.stageIndex(from, i); ok {
-					need[j] = true
-				}
-			}
+		for _, j := range d.stageDeps(i, lex, global) {
+			need[j] = true
+			deps[i] = append(deps[i], j)
 		}
 	}
 	var order []int
@@ -326,5 +314,29 @@ func (d *dockerfile) plan(target string, lex *shell.Lex, global *argList) (int, 
 			order = append(order, i)
 		}
 	}
-	return last, order, nil
+	return last, order, deps, nil
+}
+
+// stageDeps lists the earlier stages stage i reads: its FROM and its
+// COPY --from.
+func (d *dockerfile) stageDeps(i int, lex *shell.Lex, global *argList) []int {
+	var deps []int
+	st := &d.stages[i]
+	if base, _, err := lex.ProcessWord(st.BaseName, envGetter{args: global}); err == nil {
+		if j, ok := d.stageByName(base, i); ok {
+			deps = append(deps, j)
+		}
+	}
+	for _, cmd := range st.Commands {
+		if c, ok := cmd.(*instructions.CopyCommand); ok && c.From != "" {
+			from, _, err := lex.ProcessWord(c.From, envGetter{args: global})
+			if err != nil {
+				from = c.From
+			}
+			if j, ok := d.stageIndex(from, i); ok {
+				deps = append(deps, j)
+			}
+		}
+	}
+	return deps
 }

@@ -66,17 +66,20 @@ COPY --from=0 /x /y
 	if !consumed["BASE"] || consumed["OTHER"] {
 		t.Errorf("consumed = %v, want BASE only", consumed)
 	}
-	target, order, err := d.plan("", lex, global)
+	target, order, deps, err := d.plan("", lex, global)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if target != 3 || !reflect.DeepEqual(order, []int{0, 1, 3}) {
 		t.Errorf("plan = %d %v, want target 3 and stages [0 1 3] (unused skipped)", target, order)
 	}
-	if target, order, _ = d.plan("A", lex, global); target != 0 || !reflect.DeepEqual(order, []int{0}) {
+	if want := map[int][]int{1: {0}, 3: {1, 0}}; !reflect.DeepEqual(deps, want) {
+		t.Errorf("plan deps = %v, want %v", deps, want)
+	}
+	if target, order, _, _ = d.plan("A", lex, global); target != 0 || !reflect.DeepEqual(order, []int{0}) {
 		t.Errorf("plan(--target A) = %d %v, want 0 [0]", target, order)
 	}
-	if _, _, err := d.plan("nope", lex, global); err == nil || !strings.Contains(err.Error(), `the target "nope" was not found`) {
+	if _, _, _, err := d.plan("nope", lex, global); err == nil || !strings.Contains(err.Error(), `the target "nope" was not found`) {
 		t.Errorf("plan(--target nope): %v", err)
 	}
 }

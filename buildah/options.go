@@ -49,6 +49,9 @@ type Options struct {
 	Quiet bool
 	// Network is how RUN reaches the network: "host" (the default) or "none".
 	Network string
+	// Jobs is how many stages may build at once (--jobs): 1 builds them
+	// one after the other, 0 sets no limit.
+	Jobs int
 	// IgnoreFile replaces the context's .containerignore/.dockerignore.
 	IgnoreFile string
 

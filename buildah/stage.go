@@ -110,7 +110,7 @@ func (s *stage) from() error {
 	}
 	os, arch, variant := hostPlatform()
 	if j, ok := b.df.stageByName(base, s.index); ok {
-		id, built := b.results[j]
+		id, built := b.result(j)
 		if !built {
 			return b.df.errorAtStage(s.st, "stage %q was not built", base)
 		}
@@ -462,10 +462,7 @@ func (s *stage) commitImage(key string, final bool) (*storage.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.b.created[img.ID] = true
-	if key != "" {
-		s.b.cache[key] = img.ID
-	}
+	s.b.remember(key, img.ID)
 	return img, nil
 }
 
@@ -596,7 +593,7 @@ func (s *stage) apply(cmd instructions.Command) (string, error) {
 			if v, ok := b.o.BuildArgs[kv.Key]; ok {
 				v := v
 				value = &v
-				b.consumed[kv.Key] = true
+				b.consume(kv.Key)
 			}
 			s.args.set(kv.Key, value)
 			keys = append(keys, kv.Key)

@@ -67,9 +67,9 @@ func removeWorkspace(st storage.Store, id string) {
 }
 
 // commitLayer makes the working layer's changes a layer on the current
-// top layer and makes it the top. The working layer itself becomes that
-// layer when the storage driver allows (no copy of the files); otherwise
-// its diff is stored as a new layer and it is removed.
+// top layer and makes it the top. The working layer's files move into
+// that layer when the storage driver allows (no copy); otherwise its diff
+// is stored as a new layer. Either way the working layer is removed.
 func (s *stage) commitLayer() error {
 	ws := s.ws
 	st := s.b.store

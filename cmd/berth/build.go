@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -13,7 +11,9 @@ import (
 
 	"github.com/berth-containers/berth/buildah"
 	"github.com/berth-containers/berth/pkg/image"
+	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage"
 )
@@ -21,9 +21,11 @@ import (
 // buildFlags are podman build's flags that berth has.
 type buildFlags struct {
 	files, tags, buildArgs, labels, annotations []string
+	buildArgFiles                               []string
 	target, format, iidfile, network, pull      string
 	ignoreFile, platform                        string
 	layers, noCache, quiet, rm, forceRm         bool
+	jobs                                        int
 	compress, disableCompression                bool
 	rf                                          registryFlags
 	// flags podman has and berth refuses for now
@@ -36,7 +38,7 @@ type buildFlags struct {
 // "unknown flag", so that scripts learn what is missing.
 var unsupportedBuildFlags = []string{"secret", "ssh", "volume", "cache-from", "cache-to", "env", "unsetenv",
 	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "build-context", "timestamp", "isolation",
-	"userns", "manifest", "sign-by", "arch", "os", "variant", "cpp-flag", "jobs", "logfile", "from", "build-arg-file"}
+	"userns", "manifest", "sign-by", "arch", "os", "variant", "cpp-flag", "logfile", "from"}
 
 func newBuildCommand() *cobra.Command {
 	return buildCommand("build")
@@ -76,16 +78,18 @@ func buildCommand(use string) *cobra.Command {
 	fl.StringArrayVarP(&f.files, "file", "f", nil, "`pathname or URL` of a Containerfile (- for stdin)")
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "`name` to apply to the built image")
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "`argument=value` to supply to the builder")
+	fl.StringArrayVar(&f.buildArgFiles, "build-arg-file", nil, "`argfile.conf` containing lines of argument=value to supply to the builder")
 	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for an image (default [])")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "set metadata for an image (default [])")
 	fl.StringVar(&f.target, "target", "", "set the target build stage to build")
 	fl.StringVar(&f.format, "format", envOr("BUILDAH_FORMAT", "oci"), "`format` of the built image's manifest and metadata (oci or docker)")
 	fl.StringVar(&f.iidfile, "iidfile", "", "`file` to write the image ID to")
 	fl.StringVar(&f.network, "network", "host", "network for RUN steps: host or none")
-	fl.StringVar(&f.pull, "pull", "missing", "pull base images: always, missing, never (true = always, false = missing)")
+	fl.StringVar(&f.pull, "pull", "missing", "pull base images: always, missing, never, newer (true = always, false = missing)")
 	fl.Lookup("pull").NoOptDefVal = "always"
 	fl.StringVar(&f.ignoreFile, "ignorefile", "", "path to an alternate .containerignore file")
 	fl.StringVar(&f.platform, "platform", "", "set the OS/ARCH[/VARIANT] of the image (only this machine's)")
+	fl.IntVar(&f.jobs, "jobs", 1, "how many stages to run in parallel (0: no limit)")
 	fl.BoolVar(&f.layers, "layers", envBool("BUILDAH_LAYERS", true), "use intermediate layers during build (the cache)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use existing cached images for the container build")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "refrain from announcing build instructions and image read/write progress")
@@ -144,31 +148,50 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	if format != image.FormatOCI && format != image.FormatDocker {
 		return fmt.Errorf("unrecognized image type %q: use oci or docker", f.format)
 	}
-	pull, err := pullPolicy(f.pull)
+	if f.jobs < 0 {
+		return fmt.Errorf("invalid --jobs %d: it must be a positive integer, or 0 for no limit", f.jobs)
+	}
+	pull, err := parse.PullPolicy(f.pull)
 	if err != nil {
 		return err
 	}
-	contextDir := "."
+	contextArg := "."
 	if len(args) == 1 {
-		contextDir = args[0]
+		contextArg = args[0]
 	}
-	if strings.Contains(contextDir, "://") || strings.HasPrefix(contextDir, "git@") {
-		return fmt.Errorf("a build context from a URL (%s) is not supported yet: use a directory", contextDir)
+	if contextArg == "-" {
+		for _, p := range f.files {
+			if p == "-" {
+				return errors.New("the context and the Containerfile cannot both come from stdin")
+			}
+		}
 	}
-	if contextDir, err = filepath.Abs(contextDir); err != nil {
-		return err
-	}
-	if st, err := os.Stat(contextDir); err != nil {
-		return fmt.Errorf("the build context %s: %w", contextDir, err)
-	} else if !st.IsDir() {
-		return fmt.Errorf("the build context %s is not a directory", contextDir)
-	}
-	name, content, err := readContainerfile(f.files, contextDir)
+	ctx, cancel := signalContext()
+	defer cancel()
+	bc, err := openBuildContext(ctx, contextArg)
 	if err != nil {
 		return err
+	}
+	defer bc.cleanup()
+	contextDir := bc.dir
+	name, content, err := readContainerfiles(ctx, f.files, bc)
+	if err != nil {
+		return err
+	}
+	if syntax, _, _, ok := parser.DetectSyntax(content); ok {
+		fmt.Fprintf(os.Stderr, "note: ignoring the syntax directive %q: berth builds with its own Dockerfile frontend\n", syntax)
+	}
+	buildArgList := f.buildArgs
+	for _, p := range f.buildArgFiles {
+		lines, err := readBuildArgFile(p)
+		if err != nil {
+			return err
+		}
+		// --build-arg wins over the file, as in buildah
+		buildArgList = append(lines, buildArgList...)
 	}
 	buildArgs := map[string]string{}
-	for _, a := range f.buildArgs {
+	for _, a := range buildArgList {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {
 			// KEY alone takes the value from the environment, if set
@@ -206,8 +229,6 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", runDir, err)
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
 	copyOpts := f.rf.options(cmd)
 	if !f.quiet {
 		copyOpts.Progress = os.Stderr
@@ -216,7 +237,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		ContextDir: contextDir, Dockerfile: content, DockerfileName: name,
 		Tags: tags, BuildArgs: buildArgs, Labels: f.labels, Annotations: f.annotations,
 		Target: f.target, Format: format, Layers: f.layers, NoCache: f.noCache, Quiet: f.quiet,
-		Network: f.network, IgnoreFile: f.ignoreFile,
+		Network: f.network, IgnoreFile: f.ignoreFile, Jobs: f.jobs,
 		Out: os.Stdout, Err: os.Stderr,
 		Images: ir, Runtime: ociRT, RunDir: runDir, Rootless: rootless.IsRootless(),
 		Pull: func(ctx context.Context, name string) (*storage.Image, error) {
@@ -236,81 +257,19 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	return nil
 }
 
-// readContainerfile reads -f (a path, or - for stdin), else the context's
-// Containerfile or Dockerfile. It returns the name errors use.
-func readContainerfile(files []string, contextDir string) (string, []byte, error) {
-	if len(files) > 1 {
-		return "", nil, errors.New("several -f Containerfiles are not supported yet")
-	}
-	if len(files) == 0 {
-		for _, n := range []string{"Containerfile", "Dockerfile"} {
-			p := filepath.Join(contextDir, n)
-			data, err := os.ReadFile(p)
-			if err == nil {
-				return p, data, nil
-			}
-			if !errors.Is(err, fs.ErrNotExist) {
-				return "", nil, err
-			}
-		}
-		return "", nil, fmt.Errorf("no Containerfile or Dockerfile specified or found in context directory, %s: %w", contextDir, fs.ErrNotExist)
-	}
-	p := files[0]
-	if p == "-" {
-		data, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			return "", nil, fmt.Errorf("reading the Containerfile from stdin: %w", err)
-		}
-		return "Containerfile (stdin)", data, nil
-	}
-	if strings.Contains(p, "://") {
-		return "", nil, fmt.Errorf("a Containerfile from a URL (%s) is not supported yet", p)
-	}
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(p) {
-		// as podman: relative to the context when not found here
-		if d, err2 := os.ReadFile(filepath.Join(contextDir, p)); err2 == nil {
-			return filepath.Join(contextDir, p), d, nil
-		}
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("reading the Containerfile: %w", err)
-	}
-	return p, data, nil
-}
-
-// Pull policies of build --pull.
-const (
-	pullAlways  = "always"
-	pullMissing = "missing"
-	pullNever   = "never"
-)
-
-func pullPolicy(v string) (string, error) {
-	switch strings.ToLower(v) {
-	case "always", "true":
-		return pullAlways, nil
-	case "missing", "false", "ifmissing", "":
-		return pullMissing, nil
-	case "never":
-		return pullNever, nil
-	case "newer", "ifnewer":
-		return "", errors.New("build --pull=newer is not supported yet: use always or missing")
-	}
-	return "", fmt.Errorf("invalid --pull %q: use always, missing or never", v)
-}
-
-// pullBase finds a base image locally or pulls it, as the policy says.
+// pullBase finds a base image locally or pulls it, as the policy says
+// (parse.PullPolicy's values).
 func pullBase(ctx context.Context, ir *image.Runtime, name, policy string, opts image.CopyOptions) (*storage.Image, error) {
-	if policy != pullAlways {
+	if policy != parse.PullAlways {
 		img, err := ir.Lookup(name)
-		if err == nil {
+		if err == nil && (policy != parse.PullNewer || !ir.RemoteIsNewer(ctx, name, img, opts)) {
 			return img, nil
 		}
-		if !errors.Is(err, image.ErrNotFound) {
+		if err == nil {
+			name = image.RegistryName(name, img) // what the local image was pulled as
+		} else if !errors.Is(err, image.ErrNotFound) {
 			return nil, err
-		}
-		if policy == pullNever {
+		} else if policy == parse.PullNever {
 			return nil, fmt.Errorf("%s: image not known (--pull=never)", name)
 		}
 	}

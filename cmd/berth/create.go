@@ -451,7 +451,7 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	if err != nil {
 		return nil, err
 	}
-	img, err := lookupOrPull(cmd, ir, imageName, pull)
+	img, err := lookupOrPull(ir, imageName, pull)
 	if err != nil {
 		return nil, err
 	}
@@ -760,23 +760,8 @@ func parseSignal(s string) (syscall.Signal, error) {
 }
 
 // lookupOrPull applies the --pull policy.
-func lookupOrPull(cmd *cobra.Command, ir *image.Runtime, name, policy string) (*storageImage, error) {
+func lookupOrPull(ir *image.Runtime, name, policy string) (*storageImage, error) {
 	ctx, cancel := signalContext()
 	defer cancel()
-	if policy != parse.PullAlways {
-		img, err := ir.Lookup(name)
-		if err == nil && (policy != parse.PullNewer || !ir.RemoteIsNewer(ctx, img, image.CopyOptions{})) {
-			return img, nil
-		}
-		if err == nil {
-			name = img.Names[0] // pull what the local image was pulled as
-		}
-		if err != nil && !errors.Is(err, image.ErrNotFound) {
-			return nil, err
-		}
-		if err != nil && policy == parse.PullNever {
-			return nil, fmt.Errorf("%s: image not known", name)
-		}
-	}
-	return ir.Pull(ctx, name, image.CopyOptions{Progress: os.Stderr})
+	return pullBase(ctx, ir, name, policy, image.CopyOptions{Progress: os.Stderr})
 }

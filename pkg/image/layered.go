@@ -54,14 +54,41 @@ func (r *Runtime) DockerConfig(img *storage.Image) (*dockerspec.DockerOCIImage, 
 }
 
 // PutDiff stores an uncompressed layer diff (a tar stream, as
-// storage.Store.Diff produces) as a new layer on top of parent ("" for
-// none).
+// storage.Store.Diff produces) as a layer on top of parent ("" for none),
+// under its chain ID (LayerID); a layer already there with that ID is the
+// same content and is returned instead.
 func (r *Runtime) PutDiff(parent string, diff io.Reader) (*storage.Layer, error) {
-	layer, _, err := r.store.PutLayer("", parent, nil, "", false, nil, diff)
+	df, ok := diff.(*DiffFile)
+	if !ok {
+		var err error
+		if df, err = spool(diff); err != nil {
+			return nil, err
+		}
+		defer df.Close()
+	}
+	id := LayerID(parent, df.Digest())
+	if layer, err := r.store.Layer(id); err == nil {
+		return layer, nil
+	}
+	layer, _, err := r.store.PutLayer(id, parent, nil, "", false, &storage.LayerOptions{UncompressedDigest: df.Digest()}, df)
+	if errors.Is(err, storage.ErrDuplicateID) {
+		return r.store.Layer(id)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storing layer: %w", err)
 	}
 	return layer, nil
+}
+
+// LayerID is the ID containers/image gives the layer with diffID on top
+// of parent (a chain ID): layers made here get the same, so that pulling
+// an image built here finds its layers instead of failing on a second
+// copy of them under other IDs.
+func LayerID(parent string, diffID digest.Digest) string {
+	if parent == "" {
+		return diffID.Encoded()
+	}
+	return digest.Canonical.FromString(parent + "+" + diffID.Encoded()).Encoded()
 }
 
 // SpoolDiff reads the changes of layer id against its parent into a

@@ -8,19 +8,39 @@ import (
 	"go.podman.io/storage"
 )
 
-// RemoteIsNewer reports whether the registry holds a different manifest for
-// the name the local image was pulled as (--pull newer). Names that are not
-// registry references, and registries that cannot be asked, count as not
-// newer: the local image is used, as podman does.
-func (r *Runtime) RemoteIsNewer(ctx context.Context, img *storage.Image, opts CopyOptions) bool {
-	if len(img.Names) == 0 || img.Digest == "" {
+// RegistryName is the name to ask a registry about for img, which was
+// found by name: name itself when it names a registry host (other than
+// localhost), else the first of img's names that does ("" when none).
+func RegistryName(name string, img *storage.Image) string {
+	names := img.Names
+	if hasRegistry(name) {
+		if n, err := NormalizeName(name); err == nil {
+			names = []string{n.String()}
+		}
+	}
+	for _, n := range names {
+		named, err := reference.ParseNormalizedNamed(n)
+		if err == nil && reference.Domain(named) != "localhost" {
+			return reference.TagNameOnly(named).String()
+		}
+	}
+	return ""
+}
+
+// RemoteIsNewer reports whether the registry holds a different manifest
+// for img, found by name (--pull newer; see RegistryName). Images without a
+// registry name, and registries that cannot be asked, count as not newer:
+// the local image is used, as podman does.
+func (r *Runtime) RemoteIsNewer(ctx context.Context, name string, img *storage.Image, opts CopyOptions) bool {
+	regName := RegistryName(name, img)
+	if regName == "" || img.Digest == "" {
 		return false
 	}
-	named, err := reference.ParseNormalizedNamed(img.Names[0])
-	if err != nil || reference.Domain(named) == "localhost" {
+	named, err := reference.ParseNormalizedNamed(regName)
+	if err != nil {
 		return false
 	}
-	ref, err := docker.NewReference(reference.TagNameOnly(named))
+	ref, err := docker.NewReference(named)
 	if err != nil {
 		return false
 	}

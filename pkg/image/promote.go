@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/sirupsen/logrus"
 	"github.com/vbatts/tar-split/archive/tar"
 	tsasm "github.com/vbatts/tar-split/tar/asm"
 	tsstorage "github.com/vbatts/tar-split/tar/storage"
@@ -24,12 +25,19 @@ import (
 // in place; store its diff as a new layer instead (SpoolDiff + PutDiff).
 var ErrPromoteUnsupported = errors.New("the storage driver cannot promote a layer in place")
 
-// PromoteLayer turns a writable layer (created with CreateLayer, not
-// mounted) into one images can use, in place: its changes get the
-// digests, size and tar-split that PutLayer would have recorded for the
-// same diff, without writing the files again. The layer's names are
-// removed. On ErrPromoteUnsupported nothing changed.
+// PromoteLayer turns the changes of a writable layer (created with
+// CreateLayer on parent, not mounted) into a layer images can use, under
+// its chain ID (LayerID), without writing the files again: they move from
+// the working layer to the new one, with the digests, size and tar-split
+// PutLayer would have recorded for the same diff. The working layer is
+// deleted. When a layer with that ID exists already (the same changes on
+// the same parent), it is returned and the files are dropped. On
+// ErrPromoteUnsupported nothing changed.
 func (r *Runtime) PromoteLayer(id string) (*storage.Layer, error) {
+	work, err := r.store.Layer(id)
+	if err != nil {
+		return nil, fmt.Errorf("finding layer %s: %w", id, err)
+	}
 	diffPath, err := r.store.DifferTarget(id)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotSupported) || errors.Is(err, drivers.ErrNotSupported) {
@@ -52,18 +60,24 @@ func (r *Runtime) PromoteLayer(id string) (*storage.Layer, error) {
 		}
 		return nil, err
 	}
-	layer, err := r.store.ApplyStagedLayer(storage.ApplyStagedLayerOptions{ID: id, DiffOutput: out,
-		DiffOptions: &drivers.ApplyDiffWithDifferOpts{}})
+	// From here the working layer is empty: whatever happens, it goes.
+	defer func() {
+		if err := r.store.DeleteLayer(id); err != nil {
+			logrus.Debugf("removing working layer %s: %v", id, err)
+		}
+	}()
+	newID := LayerID(work.Parent, out.UncompressedDigest)
+	if layer, err := r.store.Layer(newID); err == nil {
+		_ = r.store.CleanupStagedLayer(out)
+		return layer, nil
+	}
+	layer, err := r.store.ApplyStagedLayer(storage.ApplyStagedLayerOptions{ID: newID, ParentLayer: work.Parent,
+		DiffOutput: out, DiffOptions: &drivers.ApplyDiffWithDifferOpts{}})
 	if err != nil {
 		_ = r.store.CleanupStagedLayer(out)
-		return nil, fmt.Errorf("recording the changes of layer %s: %w", id, err)
+		return nil, fmt.Errorf("storing the changes of layer %s: %w", id, err)
 	}
-	if len(layer.Names) > 0 {
-		if err := r.store.SetNames(id, nil); err != nil {
-			return nil, fmt.Errorf("renaming layer %s: %w", id, err)
-		}
-	}
-	return r.store.Layer(id)
+	return layer, nil
 }
 
 // promoteDiffer "applies" a layer's own changes: it reads them as the
@@ -140,8 +154,7 @@ func (d *promoteDiffer) ApplyDiff(dest string, _ *archive.TarOptions, opts *driv
 		return out, fmt.Errorf("moving the files of layer %s: %w", d.id, err)
 	}
 	d.moved = true
-	// storage looks at the layer's (now empty) directory before it moves
-	// the files back into its place
+	// the working layer stays valid (empty) until it is deleted
 	if err := os.Mkdir(d.diffPath, mode.Perm()); err != nil {
 		return out, err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // spoolMemory is how much of a spooled stream stays in memory; the rest
@@ -13,21 +15,24 @@ import (
 const spoolMemory = 16 << 20
 
 // spooled holds a stream read to its end: in memory when small, else in a
-// temporary file (removed by Close).
+// temporary file (removed by Close), and its digest.
 type spooled struct {
-	mem  *bytes.Reader
-	file *os.File
-	size int64
+	mem    *bytes.Reader
+	file   *os.File
+	size   int64
+	digest digest.Digest
 }
 
-func spool(r io.Reader) (*DiffFile, error) {
+func spool(src io.Reader) (*DiffFile, error) {
+	digester := digest.Canonical.Digester()
+	r := io.TeeReader(src, digester.Hash())
 	var buf bytes.Buffer
 	n, err := io.CopyN(&buf, r, spoolMemory+1)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("reading layer changes: %w", err)
 	}
 	if n <= spoolMemory {
-		return &DiffFile{&spooled{mem: bytes.NewReader(buf.Bytes()), size: n}}, nil
+		return &DiffFile{&spooled{mem: bytes.NewReader(buf.Bytes()), size: n, digest: digester.Digest()}}, nil
 	}
 	f, err := os.CreateTemp(tmpDir(), "berth-diff-")
 	if err != nil {
@@ -44,6 +49,7 @@ func spool(r io.Reader) (*DiffFile, error) {
 		return nil, fmt.Errorf("spooling layer changes: %w", err)
 	}
 	s.size = n + rest
+	s.digest = digester.Digest()
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		s.Close()
 		return nil, err
@@ -58,6 +64,9 @@ func (s *spooled) Read(p []byte) (int, error) {
 	}
 	return s.mem.Read(p)
 }
+
+// Digest is the stream's sha256 digest.
+func (s *spooled) Digest() digest.Digest { return s.digest }
 
 // Size is the length of the stream.
 func (s *spooled) Size() int64 { return s.size }

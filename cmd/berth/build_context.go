@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.podman.io/storage/pkg/archive"
+)
+
+// buildContext is where a build's files come from: a directory, possibly
+// a temporary one made from a tar archive or a download.
+type buildContext struct {
+	dir string
+	// containerfile is set when the source was a Containerfile rather than
+	// an archive (stdin or a URL); the context is then an empty directory.
+	containerfile []byte
+	// temp is removed by cleanup.
+	temp string
+}
+
+func (c *buildContext) cleanup() {
+	if c.temp != "" {
+		_ = os.RemoveAll(c.temp)
+	}
+}
+
+// openBuildContext resolves the CONTEXT argument of build: a directory, a
+// tar archive (optionally compressed), "-" for an archive or a
+// Containerfile on stdin (as podman), or an http(s) URL of either.
+func openBuildContext(ctx context.Context, arg string) (*buildContext, error) {
+	switch {
+	case arg == "-":
+		return unpackContext(os.Stdin, "stdin")
+	case strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://"):
+		body, err := download(ctx, arg)
+		if err != nil {
+			return nil, err
+		}
+		defer body.Close()
+		return unpackContext(body, arg)
+	case strings.Contains(arg, "://") || strings.HasPrefix(arg, "git@") || strings.HasPrefix(arg, "github.com/"):
+		return nil, fmt.Errorf("a build context from %s is not supported yet: use a directory, a tar archive or an http(s) URL of one", arg)
+	}
+	dir, err := filepath.Abs(arg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("the build context %s: %w", arg, err)
+	}
+	if st.IsDir() {
+		return &buildContext{dir: dir}, nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("the build context %s: %w", arg, err)
+	}
+	defer f.Close()
+	c, err := unpackContext(f, arg)
+	if err != nil {
+		return nil, err
+	}
+	if c.containerfile != nil {
+		c.cleanup()
+		return nil, fmt.Errorf("the build context %s is neither a directory nor a tar archive", arg)
+	}
+	return c, nil
+}
+
+// unpackContext extracts a tar archive (compressed or not) into a new
+// temporary directory; anything else is taken as a Containerfile.
+func unpackContext(r io.Reader, what string) (*buildContext, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(512)
+	temp, err := os.MkdirTemp("", "berth-build-context-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a directory for the build context: %w", err)
+	}
+	c := &buildContext{dir: temp, temp: temp}
+	if !isArchive(head) {
+		data, err := io.ReadAll(br)
+		if err != nil {
+			c.cleanup()
+			return nil, fmt.Errorf("reading the Containerfile from %s: %w", what, err)
+		}
+		c.containerfile = data
+		return c, nil
+	}
+	// The context's owners do not matter: COPY and ADD set their own.
+	opts := &archive.TarOptions{NoLchown: true}
+	if err := archive.Untar(br, temp, opts); err != nil {
+		c.cleanup()
+		return nil, fmt.Errorf("extracting the build context from %s: %w", what, err)
+	}
+	return c, nil
+}
+
+// isArchive reports whether head starts a tar archive, compressed or not.
+func isArchive(head []byte) bool {
+	if archive.DetectCompression(head) != archive.Uncompressed {
+		return true
+	}
+	return len(head) >= 262 && bytes.Equal(head[257:262], []byte("ustar"))
+}
+
+// download GETs url; only 200 is a success.
+func download(ctx context.Context, url string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL %s: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("downloading %s: %s", url, resp.Status)
+	}
+	return resp.Body, nil
+}
+
+// readContainerfiles reads the -f files in order and joins them (podman
+// appends the instructions of later files to the first); without -f, the
+// context's Containerfile or Dockerfile. It returns the name errors use.
+func readContainerfiles(ctx context.Context, files []string, bc *buildContext) (string, []byte, error) {
+	if len(files) == 0 {
+		if bc.containerfile != nil {
+			return "Containerfile", bc.containerfile, nil
+		}
+		for _, n := range []string{"Containerfile", "Dockerfile"} {
+			p := filepath.Join(bc.dir, n)
+			data, err := os.ReadFile(p)
+			if err == nil {
+				return p, data, nil
+			}
+			if !errors.Is(err, os.ErrNotExist) {
+				return "", nil, err
+			}
+		}
+		return "", nil, fmt.Errorf("no Containerfile or Dockerfile specified or found in context directory, %s: %w", bc.dir, os.ErrNotExist)
+	}
+	var name string
+	var all []byte
+	for i, p := range files {
+		n, data, err := readContainerfile(ctx, p, bc)
+		if err != nil {
+			return "", nil, err
+		}
+		if i == 0 {
+			name = n
+		} else {
+			all = append(all, '\n')
+		}
+		all = append(all, data...)
+	}
+	return name, all, nil
+}
+
+// readContainerfile reads one -f: a path (relative to the working
+// directory, else to the context), - for stdin, or an http(s) URL.
+func readContainerfile(ctx context.Context, p string, bc *buildContext) (string, []byte, error) {
+	switch {
+	case p == "-":
+		data, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return "", nil, fmt.Errorf("reading the Containerfile from stdin: %w", err)
+		}
+		return "Containerfile (stdin)", data, nil
+	case strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://"):
+		body, err := download(ctx, p)
+		if err != nil {
+			return "", nil, err
+		}
+		defer body.Close()
+		data, err := io.ReadAll(body)
+		if err != nil {
+			return "", nil, fmt.Errorf("downloading %s: %w", p, err)
+		}
+		return p, data, nil
+	case strings.Contains(p, "://"):
+		return "", nil, fmt.Errorf("a Containerfile from %s is not supported yet: use a path or an http(s) URL", p)
+	}
+	if bc.temp != "" && !filepath.IsAbs(p) {
+		// a context from an archive: -f names a file in it
+		if data, err := os.ReadFile(filepath.Join(bc.dir, p)); err == nil {
+			return p, data, nil
+		}
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) && !filepath.IsAbs(p) {
+		// as podman: relative to the context when not found here
+		if d, err2 := os.ReadFile(filepath.Join(bc.dir, p)); err2 == nil {
+			return filepath.Join(bc.dir, p), d, nil
+		}
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("reading the Containerfile: %w", err)
+	}
+	return p, data, nil
+}
+
+// readBuildArgFile reads --build-arg-file: KEY=value lines, blank lines
+// and # comments skipped (as buildah).
+func readBuildArgFile(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading --build-arg-file: %w", err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, line)
+	}
+	return out, nil
+}
