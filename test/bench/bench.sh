@@ -1,7 +1,7 @@
 #!/bin/bash
 # berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
 #
-#   test/bench/bench.sh [pull|version|images|run|build|all]
+#   test/bench/bench.sh [pull|version|images|run|build|copy10k|all]
 #
 # Needs: bin/berth built, podman, hyperfine, docker-registry, a debian rootfs
 # (debootstrap, cached in /var/cache/berth-test) and busybox-static. Run as root;
@@ -213,6 +213,42 @@ EOC
 	wipe bdb; wipe bdp
 }
 
+# copy10k: COPY of a 10,000-file context (100 directories of 100 small
+# files), rootless, --no-cache and cached; for reference, tar of the same
+# tree piped into tar -x on the same disk.
+bench_copy10k() {
+	busybox_in "$BERTH" bcb; busybox_in "$PODMAN" bcp
+	local ctx=$WORK/u/copy-ctx
+	mkdir -p "$ctx"
+	for d in $(seq 100); do
+		mkdir -p "$ctx/d$d"
+		for f in $(seq 100); do echo "file $d/$f" > "$ctx/d$d/f$f"; done
+	done
+	printf 'FROM localhost/bb\nCOPY . /data/\n' > "$ctx/Containerfile"
+	chown -R "$BENCH_USER" "$ctx"
+	local runs=${BUILD_RUNS:-10}
+	echo "build --no-cache, COPY of 10,000 files (rootless):"
+	as_user hyperfine -N -w 1 -r "$runs" --export-json "$WORK/u/copy-nocache.json" \
+		"$BERTH $(store bcb) build -q --no-cache -t localhost/copy $ctx" \
+		"$PODMAN $(store bcp) build -q --no-cache -t localhost/copy $ctx" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/copy-nocache.json"
+	echo "build, COPY of 10,000 files cached (rootless):"
+	as_user hyperfine -N -w 1 -r "$runs" --export-json "$WORK/u/copy-cached.json" \
+		"$BERTH $(store bcb) build -q -t localhost/copy $ctx" \
+		"$PODMAN $(store bcp) build -q -t localhost/copy $ctx" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/copy-cached.json"
+	as_user hyperfine -N -w 1 -r "$runs" --export-json "$WORK/u/copy-floor.json" \
+		--prepare "rm -rf $WORK/u/copy-floor" \
+		"sh -c 'mkdir $WORK/u/copy-floor && tar -C $ctx -cf - . | tar -C $WORK/u/copy-floor -xf -'" >/dev/null 2>&1
+	python3 - "$WORK/u/copy-floor.json" "$WORK/u/copy-nocache.json" <<'EOP'
+import json, sys
+f = json.load(open(sys.argv[1]))["results"][0]["median"]
+b = json.load(open(sys.argv[2]))["results"][0]["median"]
+print(f"  reference: tar | tar -x of the context {f*1000:.1f} ms; berth --no-cache/reference = {b/f:.2f}")
+EOP
+	wipe bcb; wipe bcp
+}
+
 report_hyperfine() {
 	python3 - "$1" <<'EOP'
 import json, sys
@@ -228,6 +264,7 @@ run) bench_run ;;
 version) bench_version ;;
 images) bench_images ;;
 build) bench_build ;;
-all) bench_version; bench_images; bench_run; bench_build; bench_pull ;;
-*) echo "usage: $0 [pull|version|images|run|build|all]" >&2; exit 2 ;;
+copy10k) bench_copy10k ;;
+all) bench_version; bench_images; bench_run; bench_build; bench_copy10k; bench_pull ;;
+*) echo "usage: $0 [pull|version|images|run|build|copy10k|all]" >&2; exit 2 ;;
 esac
