@@ -511,6 +511,12 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	check := *o
 	check.Rootfs = "/nonexistent/berth-check-rootfs"
 	check.User, check.GroupAdd = "", nil
+	if check.Image != nil {
+		// the image's USER is resolved in its root filesystem, later
+		img := *check.Image
+		img.User = ""
+		check.Image = &img
+	}
 	check.Rootless = isRootless
 	check.CanRaiseRlimits = specgen.CanRaiseRlimits()
 	check.UseCgroups = !isRootless
