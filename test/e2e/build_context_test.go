@@ -237,4 +237,3 @@ func TestBuildPullNewer(t *testing.T) {
 		}
 	})
 }
-
