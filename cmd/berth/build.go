@@ -23,7 +23,7 @@ type buildFlags struct {
 	files, tags, buildArgs, labels, annotations []string
 	buildArgFiles                               []string
 	target, format, iidfile, network, pull      string
-	ignoreFile, platform                        string
+	ignoreFile, platform, arch, os, variant     string
 	layers, noCache, quiet, rm, forceRm         bool
 	jobs                                        int
 	compress, disableCompression                bool
@@ -38,7 +38,7 @@ type buildFlags struct {
 // "unknown flag", so that scripts learn what is missing.
 var unsupportedBuildFlags = []string{"secret", "ssh", "volume", "cache-from", "cache-to", "env", "unsetenv",
 	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "build-context", "timestamp", "isolation",
-	"userns", "manifest", "sign-by", "arch", "os", "variant", "cpp-flag", "logfile", "from"}
+	"userns", "manifest", "sign-by", "cpp-flag", "logfile", "from"}
 
 func newBuildCommand() *cobra.Command {
 	return buildCommand("build")
@@ -89,6 +89,9 @@ func buildCommand(use string) *cobra.Command {
 	fl.Lookup("pull").NoOptDefVal = "always"
 	fl.StringVar(&f.ignoreFile, "ignorefile", "", "path to an alternate .containerignore file")
 	fl.StringVar(&f.platform, "platform", "", "set the OS/ARCH[/VARIANT] of the image (only this machine's)")
+	fl.StringVar(&f.arch, "arch", "", "set the ARCH of the image (only this machine's)")
+	fl.StringVar(&f.os, "os", "", "set the OS of the image (only this machine's)")
+	fl.StringVar(&f.variant, "variant", "", "set the architecture variant of the image (only this machine's)")
 	fl.IntVar(&f.jobs, "jobs", 1, "how many stages to run in parallel (0: no limit)")
 	fl.BoolVar(&f.layers, "layers", envBool("BUILDAH_LAYERS", true), "use intermediate layers during build (the cache)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use existing cached images for the container build")
@@ -138,11 +141,8 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	if f.squash || f.squashAll {
 		return errors.New("build --squash and --squash-all are not supported yet")
 	}
-	if f.platform != "" {
-		want := "linux/" + goruntime.GOARCH
-		if p := strings.TrimSuffix(f.platform, "/"); p != want && !strings.HasPrefix(p, want+"/") {
-			return fmt.Errorf("build --platform %s is not supported yet (this machine builds %s)", f.platform, want)
-		}
+	if err := checkBuildPlatform(f); err != nil {
+		return err
 	}
 	format := strings.ToLower(f.format)
 	if format != image.FormatOCI && format != image.FormatDocker {
@@ -254,6 +254,28 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		}
 	}
 	fmt.Println(res.ImageID)
+	return nil
+}
+
+// checkBuildPlatform refuses --platform, --os, --arch and --variant
+// values other than this machine's: berth does not emulate other
+// architectures.
+func checkBuildPlatform(f *buildFlags) error {
+	host := "linux/" + goruntime.GOARCH
+	if f.platform != "" {
+		if p := strings.TrimSuffix(f.platform, "/"); p != host && !strings.HasPrefix(p, host+"/") {
+			return fmt.Errorf("build --platform %s is not supported yet (this machine builds %s)", f.platform, host)
+		}
+	}
+	if f.os != "" && f.os != "linux" {
+		return fmt.Errorf("build --os %s is not supported yet (this machine builds linux)", f.os)
+	}
+	if f.arch != "" && f.arch != goruntime.GOARCH {
+		return fmt.Errorf("build --arch %s is not supported yet (this machine builds %s)", f.arch, goruntime.GOARCH)
+	}
+	if f.variant != "" && goruntime.GOARCH != "arm" && goruntime.GOARCH != "arm64" {
+		return fmt.Errorf("build --variant %s: %s has no variants", f.variant, goruntime.GOARCH)
+	}
 	return nil
 }
 

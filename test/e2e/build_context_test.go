@@ -237,3 +237,19 @@ func TestBuildPullNewer(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildPlatformFlags: this machine's platform builds; others are
+// refused before anything runs.
+func TestBuildPlatformFlags(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		dir := e.buildContext("ctx-platform", "FROM scratch\nLABEL p=1\n", nil)
+		arch := hostArch()
+		e.BerthOK("build", "-q", "--platform", "linux/"+arch, "--os", "linux", "--arch", arch, dir)
+		for _, flags := range [][]string{{"--platform", "linux/s390x"}, {"--arch", "s390x"}, {"--os", "windows"}} {
+			r := e.Berth(append(append([]string{"build"}, flags...), dir)...)
+			if r.ExitCode != 125 || !strings.Contains(r.Stderr, "is not supported yet") {
+				t.Errorf("build %v: want exit 125 and \"not supported yet\":\n%s", flags, r.describe())
+			}
+		}
+	})
+}
