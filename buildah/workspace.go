@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/pkg/image"
+	"github.com/berth-containers/berth/pkg/specgen"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
@@ -118,8 +119,21 @@ func (s *stage) ensureWorkdir(ws *workspace) error {
 		}
 		return nil
 	}
+	made := missingPaths(ws.mount, wd)
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		return fmt.Errorf("creating the working directory %s: %w", wd, err)
+	}
+	// as podman and BuildKit: the directories made belong to USER
+	if user := s.cfg.Config.User; user != "" {
+		u, err := specgen.ResolveUser(ws.mount, user, nil)
+		if err != nil {
+			return nil // the RUN step, if any, reports the unknown user
+		}
+		for _, d := range made {
+			if err := os.Lchown(d, int(u.UID), int(u.GID)); err != nil {
+				return fmt.Errorf("giving the working directory %s to %s: %w", wd, user, err)
+			}
+		}
 	}
 	return nil
 }

@@ -81,6 +81,16 @@ RUN id -un > /tmp/who && id -gn >> /tmp/who
 		stderr:     []string{"nosuchuser"},
 	},
 	{
+		name: "workdir-made-for-the-user",
+		dockerfile: `FROM {{BASE}}
+USER nobody
+WORKDIR /home/nobody/work
+RUN touch made
+USER root
+`,
+		run: map[string]string{"stat -c %u:%g /home /home/nobody /home/nobody/work /home/nobody/work/made": "0:0\n65534:65534\n65534:65534\n65534:65534"},
+	},
+	{
 		name: "legacy-env-and-label-forms",
 		dockerfile: `FROM {{BASE}}
 ENV GREETING hello world
