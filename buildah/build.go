@@ -42,6 +42,8 @@ type builder struct {
 	ignore      *ignoreRules
 	out         io.Writer // the step report (io.Discard with Quiet)
 	stageTotal  int
+	// scratchSwept: the copies of killed builds were removed.
+	scratchSwept bool
 }
 
 // Build runs the Containerfile of o and returns the final image.

@@ -55,12 +55,7 @@ func (d *dockerfile) check() error {
 func (d *dockerfile) checkCommand(cmd instructions.Command, onbuild bool) error {
 	switch c := cmd.(type) {
 	case *instructions.RunCommand:
-		if len(c.FlagsUsed) > 0 {
-			return d.notSupported(cmd, "RUN --"+c.FlagsUsed[0])
-		}
-		if len(c.Files) > 0 {
-			return d.notSupported(cmd, "RUN with a here-document")
-		}
+		return d.checkRun(c)
 	case *instructions.CopyCommand:
 		switch {
 		case c.Link:
@@ -315,6 +310,14 @@ func (d *dockerfile) plan(target string, lex *shell.Lex, global *argList) (int, 
 					from = c.From
 				}
 				if j, ok := d.stageIndex(from, i); ok {
+					need[j] = true
+				}
+			}
+			for _, ref := range runMountStages(cmd) {
+				if from, _, err := lex.ProcessWord(ref, envGetter{args: global}); err == nil {
+					ref = from
+				}
+				if j, ok := d.stageIndex(ref, i); ok {
 					need[j] = true
 				}
 			}
