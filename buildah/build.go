@@ -45,6 +45,8 @@ type builder struct {
 	ignore      *ignoreRules
 	out         io.Writer // the step report (io.Discard with Quiet)
 	stageTotal  int
+	// scratchSwept removes the copies of killed builds, once.
+	scratchSwept sync.Once
 }
 
 // Build runs the Containerfile of o and returns the final image.

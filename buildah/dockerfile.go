@@ -55,12 +55,7 @@ func (d *dockerfile) check() error {
 func (d *dockerfile) checkCommand(cmd instructions.Command, onbuild bool) error {
 	switch c := cmd.(type) {
 	case *instructions.RunCommand:
-		if len(c.FlagsUsed) > 0 {
-			return d.notSupported(cmd, "RUN --"+c.FlagsUsed[0])
-		}
-		if len(c.Files) > 0 {
-			return d.notSupported(cmd, "RUN with a here-document")
-		}
+		return d.checkRun(c)
 	case *instructions.CopyCommand:
 		switch {
 		case c.Link:
@@ -317,8 +312,8 @@ func (d *dockerfile) plan(target string, lex *shell.Lex, global *argList) (int, 
 	return last, order, deps, nil
 }
 
-// stageDeps lists the earlier stages stage i reads: its FROM and its
-// COPY --from.
+// stageDeps lists the earlier stages stage i reads: its FROM, its COPY
+// --from and its RUN --mount from=.
 func (d *dockerfile) stageDeps(i int, lex *shell.Lex, global *argList) []int {
 	var deps []int
 	st := &d.stages[i]
@@ -334,6 +329,14 @@ func (d *dockerfile) stageDeps(i int, lex *shell.Lex, global *argList) []int {
 				from = c.From
 			}
 			if j, ok := d.stageIndex(from, i); ok {
+				deps = append(deps, j)
+			}
+		}
+		for _, ref := range runMountStages(cmd) {
+			if from, _, err := lex.ProcessWord(ref, envGetter{args: global}); err == nil {
+				ref = from
+			}
+			if j, ok := d.stageIndex(ref, i); ok {
 				deps = append(deps, j)
 			}
 		}

@@ -54,6 +54,9 @@ type Options struct {
 	Jobs int
 	// IgnoreFile replaces the context's .containerignore/.dockerignore.
 	IgnoreFile string
+	// Secrets are the --secret values by id (see ParseSecrets), for RUN
+	// --mount=type=secret; nothing of them is kept in images or the cache.
+	Secrets map[string]Secret
 
 	// Out receives the step report and RUN's standard output; Err RUN's
 	// standard error and warnings.

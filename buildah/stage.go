@@ -208,10 +208,17 @@ func (s *stage) run(cmd instructions.Command, last bool) error {
 		extra   []string
 		history string // created_by
 		copyOp  *copyPlan
+		runOp   *runPlan
 	)
 	switch c := cmd.(type) {
 	case *instructions.RunCommand:
 		fs = true
+		p, err := s.planRun(c)
+		if err != nil {
+			return err
+		}
+		runOp = p
+		extra = append(extra, p.key...)
 		history = s.runHistory(c)
 	case *instructions.CopyCommand:
 		fs = true
@@ -269,7 +276,7 @@ func (s *stage) run(cmd instructions.Command, last bool) error {
 		}
 		switch c := cmd.(type) {
 		case *instructions.RunCommand:
-			if err := s.execRun(c, ws); err != nil {
+			if err := s.execRun(c, runOp, ws); err != nil {
 				return err
 			}
 		default:
@@ -621,11 +628,19 @@ func (s *stage) commandLine(c instructions.ShellDependantCmdLine) []string {
 }
 
 // runHistory is RUN's created_by as podman writes it: the ARG values in
-// scope, then "/bin/sh -c" and the command as written.
+// scope, then "/bin/sh -c" and the command as written (with its flags,
+// and the here-documents on the lines after it).
 func (s *stage) runHistory(c *instructions.RunCommand) string {
 	cmdline := strings.Join(c.CmdLine, " ")
 	if !c.PrependShell {
 		cmdline = execFormText(c.CmdLine)
+	}
+	if len(c.FlagsUsed) > 0 || len(c.Files) > 0 {
+		text := commandText(c)
+		cmdline = strings.TrimLeft(text[min(len(text), len("RUN")):], " \t")
+		for _, f := range c.Files {
+			cmdline += "\n" + strings.TrimSpace(f.Data)
+		}
 	}
 	args := s.args.withValues()
 	if len(args) == 0 {

@@ -21,7 +21,7 @@ import (
 // buildFlags are podman build's flags that berth has.
 type buildFlags struct {
 	files, tags, buildArgs, labels, annotations []string
-	buildArgFiles                               []string
+	buildArgFiles, secrets                      []string
 	target, format, iidfile, network, pull      string
 	ignoreFile, platform, arch, os, variant     string
 	layers, noCache, quiet, rm, forceRm         bool
@@ -36,7 +36,7 @@ type buildFlags struct {
 
 // unsupportedBuildFlags are refused with "not supported yet" rather than
 // "unknown flag", so that scripts learn what is missing.
-var unsupportedBuildFlags = []string{"secret", "ssh", "volume", "cache-from", "cache-to", "env", "unsetenv",
+var unsupportedBuildFlags = []string{"ssh", "volume", "cache-from", "cache-to", "env", "unsetenv",
 	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "build-context", "timestamp", "isolation",
 	"userns", "manifest", "sign-by", "cpp-flag", "logfile", "from"}
 
@@ -81,6 +81,7 @@ func buildCommand(use string) *cobra.Command {
 	fl.StringArrayVar(&f.buildArgFiles, "build-arg-file", nil, "`argfile.conf` containing lines of argument=value to supply to the builder")
 	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for an image (default [])")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "set metadata for an image (default [])")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "secret file to expose to the build (id=ID,src=PATH or id=ID,env=VAR)")
 	fl.StringVar(&f.target, "target", "", "set the target build stage to build")
 	fl.StringVar(&f.format, "format", envOr("BUILDAH_FORMAT", "oci"), "`format` of the built image's manifest and metadata (oci or docker)")
 	fl.StringVar(&f.iidfile, "iidfile", "", "`file` to write the image ID to")
@@ -203,6 +204,10 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		}
 		buildArgs[k] = v
 	}
+	secrets, err := buildah.ParseSecrets(f.secrets)
+	if err != nil {
+		return err
+	}
 	var tags []string
 	for _, t := range f.tags {
 		n, err := image.NormalizeName(t)
@@ -237,7 +242,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		ContextDir: contextDir, Dockerfile: content, DockerfileName: name,
 		Tags: tags, BuildArgs: buildArgs, Labels: f.labels, Annotations: f.annotations,
 		Target: f.target, Format: format, Layers: f.layers, NoCache: f.noCache, Quiet: f.quiet,
-		Network: f.network, IgnoreFile: f.ignoreFile, Jobs: f.jobs,
+		Network: f.network, IgnoreFile: f.ignoreFile, Jobs: f.jobs, Secrets: secrets,
 		Out: os.Stdout, Err: os.Stderr,
 		Images: ir, Runtime: ociRT, RunDir: runDir, Rootless: rootless.IsRootless(),
 		Pull: func(ctx context.Context, name string) (*storage.Image, error) {
