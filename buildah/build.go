@@ -93,8 +93,7 @@ func Build(ctx context.Context, o *Options) (*Result, error) {
 	if err := b.loadCache(); err != nil {
 		return nil, err
 	}
-	// read up front: stages running in parallel share them
-	if b.ignore, err = loadIgnore(o.ContextDir, o.IgnoreFile); err != nil {
+	if _, err := b.contextIgnore(); err != nil {
 		return nil, err
 	}
 	b.removeStaleWorkspaces()

@@ -20,39 +20,87 @@ import (
 	"github.com/berth-containers/berth/pkg/specgen"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/patternmatcher"
+	"github.com/opencontainers/go-digest"
 	"go.podman.io/storage/pkg/archive"
 	"go.podman.io/storage/pkg/chrootarchive"
 	"go.podman.io/storage/pkg/idtools"
 	"golang.org/x/sys/unix"
 )
 
+// copySpec is a COPY or ADD as written, its variables expanded.
+type copySpec struct {
+	add      bool
+	sources  []string
+	docs     []instructions.SourceContent
+	dest     string
+	from     string
+	chown    string
+	chmod    string
+	excludes []string
+	parents  bool
+	// link (--link) changes nothing berth builds: BuildKit copies into an
+	// empty layer it merges on top, which gives the same files (it only
+	// makes its cache independent of the steps before); podman has no
+	// --link.
+	link       bool
+	checksum   string
+	unpack     *bool
+	keepGitDir *bool
+}
+
+func copySpecOf(cmd instructions.Command) copySpec {
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		return copySpec{sources: c.SourcePaths, docs: c.SourceContents, dest: c.DestPath, from: c.From,
+			chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, parents: c.Parents, link: c.Link}
+	case *instructions.AddCommand:
+		return copySpec{add: true, sources: c.SourcePaths, docs: c.SourceContents, dest: c.DestPath,
+			chown: c.Chown, chmod: c.Chmod, excludes: c.ExcludePatterns, link: c.Link,
+			checksum: c.Checksum, unpack: c.Unpack, keepGitDir: c.KeepGitDir}
+	}
+	return copySpec{}
+}
+
 // copyPlan is a COPY or ADD, resolved before it runs (its sources and
 // their digest decide the cache key).
 type copyPlan struct {
-	cmd      instructions.Command
-	add      bool
-	patterns []string
+	cmd  instructions.Command
+	spec copySpec
 	// fromImage is the --from image ("" for the build context).
 	fromImage string
 	fromName  string
-	// items are the context's sources (resolved when planning); --from
-	// sources are resolved when the step runs.
+	// items are the sources resolved when planning (the context's, the
+	// downloads), in order; --from sources are resolved when the step
+	// runs. docs are the here-documents, copied after them.
 	items []copyItem
+	docs  []copyItem
+	// excludes are the --exclude patterns.
+	excludes *ignoreRules
 	// dest is the absolute destination; destDir says it must be a
-	// directory (it ends in "/", or there are several sources).
+	// directory (it ends in "/", there are several sources, --parents).
 	dest    string
 	destDir bool
-	chown   string
-	chmod   *uint32
-	digest  string
-	kind    string
+	chmod   *fileMode
+	// tmp holds the downloads and here-documents until the step is done.
+	tmp    string
+	digest string
+	kind   string
 }
 
 // copyItem is one source: a file or directory tree.
 type copyItem struct {
 	host string      // its path on the host
 	rel  string      // its path in the context ("" for the root)
-	info fs.FileInfo // lstat of host
+	info fs.FileInfo // lstat of host (or the metadata it is to have)
+	// name is what it is called in a destination directory (the name
+	// as written or matched: a symlink is followed, its name kept).
+	name string
+	// unpack: a tar archive is extracted rather than copied (ADD).
+	unpack bool
+	// under is, with --parents, its path below the destination; root is
+	// the host directory that path is relative to.
+	under, root string
 }
 
 func (p *copyPlan) summary() string {
@@ -60,28 +108,67 @@ func (p *copyPlan) summary() string {
 }
 
 func (p *copyPlan) verb() string {
-	if p.add {
+	if p.spec.add {
 		return "ADD"
 	}
 	return "COPY"
 }
 
-// planCopy resolves a COPY or ADD.
-func (s *stage) planCopy(cmd instructions.Command, sources []string, dest, from, chown, chmod string, add bool) (*copyPlan, error) {
-	b := s.b
-	p := &copyPlan{cmd: cmd, add: add, patterns: sources, chown: chown}
-	if len(sources) == 0 {
-		return nil, b.df.errorAt(cmd, "%s needs a source and a destination", strings.ToUpper(cmd.Name()))
-	}
-	if chmod != "" {
-		m, err := strconv.ParseUint(chmod, 8, 32)
-		if err != nil || m > 0o7777 {
-			return nil, b.df.errorAt(cmd, "--chmod=%s: only octal modes (such as 0755) are supported yet", chmod)
+// history is the step's created_by, as podman writes it.
+func (p *copyPlan) history() string {
+	return fmt.Sprintf("/bin/sh -c #(nop) %s %s in %s ", p.verb(), p.summary(), p.spec.dest)
+}
+
+// tempDir is the plan's directory for downloads and here-documents.
+func (p *copyPlan) tempDir() (string, error) {
+	if p.tmp == "" {
+		dir, err := os.MkdirTemp("", "berth-build-copy-")
+		if err != nil {
+			return "", err
 		}
-		mode := uint32(m)
-		p.chmod = &mode
+		p.tmp = dir
 	}
-	p.destDir = strings.HasSuffix(dest, "/") || dest == "." || dest == ".." || strings.HasSuffix(dest, "/.") || strings.HasSuffix(dest, "/..")
+	return p.tmp, nil
+}
+
+// cleanup removes the plan's downloads and here-documents.
+func (p *copyPlan) cleanup() {
+	if p != nil && p.tmp != "" {
+		_ = os.RemoveAll(p.tmp)
+		p.tmp = ""
+	}
+}
+
+// planCopy resolves a COPY or ADD: its sources, downloads and
+// here-documents, and the digest of all that decides its result.
+func (s *stage) planCopy(cmd instructions.Command) (_ *copyPlan, err error) {
+	b := s.b
+	sp := copySpecOf(cmd)
+	p := &copyPlan{cmd: cmd, spec: sp}
+	defer func() {
+		if err != nil {
+			p.cleanup() // what was downloaded or written so far
+		}
+	}()
+	if len(sp.sources)+len(sp.docs) == 0 {
+		return nil, b.df.errorAt(cmd, "%s needs a source and a destination", p.verb())
+	}
+	if p.chmod, err = parseFileMode(sp.chmod); err != nil {
+		return nil, b.df.errorAt(cmd, "--chmod: %v", err)
+	}
+	if len(sp.excludes) > 0 {
+		pm, err := patternmatcher.New(sp.excludes)
+		if err != nil {
+			return nil, b.df.errorAt(cmd, "--exclude: %v", err)
+		}
+		p.excludes = &ignoreRules{pm: pm}
+	}
+	want, err := checkCopySources(sp)
+	if err != nil {
+		return nil, b.df.errorAt(cmd, "%v", err)
+	}
+	dest := sp.dest
+	p.destDir = sp.parents || strings.HasSuffix(dest, "/") || dest == "." || dest == ".." || strings.HasSuffix(dest, "/.") || strings.HasSuffix(dest, "/..")
 	if !path.IsAbs(dest) {
 		wd := s.cfg.Config.WorkingDir
 		if wd == "" {
@@ -91,57 +178,170 @@ func (s *stage) planCopy(cmd instructions.Command, sources []string, dest, from,
 	}
 	p.dest = path.Clean(dest)
 	h := sha256.New()
-	fmt.Fprintf(h, "chown\x00%s\x00chmod\x00%s\x00", chown, chmod)
-	if from != "" {
-		id, name, err := s.resolveFrom(cmd, from)
-		if err != nil {
-			return nil, err
-		}
-		p.fromImage, p.fromName = id, name
-		fmt.Fprintf(h, "from\x00%s\x00", id)
-		for _, src := range sources {
-			fmt.Fprintf(h, "src\x00%s\x00", src)
-		}
-		p.kind = "multi"
-		if len(sources) == 1 && !hasGlob(sources[0]) {
-			p.kind = "file"
-		}
-		if len(sources) > 1 && !p.destDir {
-			return nil, b.df.errorAt(cmd, "When using %s with more than one source file, the destination must be a directory and end with a /", p.verb())
-		}
-		p.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-		return p, nil
+	fmt.Fprintf(h, "chown\x00%s\x00chmod\x00%s\x00parents\x00%t\x00", sp.chown, sp.chmod, sp.parents)
+	if sp.add {
+		fmt.Fprintf(h, "unpack\x00%s\x00", boolFlag(sp.unpack))
 	}
-	if b.ignore == nil {
-		ig, err := loadIgnore(b.o.ContextDir, b.o.IgnoreFile)
-		if err != nil {
-			return nil, err
-		}
-		b.ignore = ig
+	for _, e := range sp.excludes {
+		fmt.Fprintf(h, "exclude\x00%s\x00", e)
 	}
-	items, err := resolveSources(b.o.ContextDir, sources, b.ignore, "the build context")
+	docs, err := s.expandHereDocs(sp.docs)
 	if err != nil {
 		return nil, b.df.errorAt(cmd, "%v", err)
 	}
-	if len(items) > 1 && !p.destDir {
-		return nil, b.df.errorAt(cmd, "When using %s with more than one source file, the destination must be a directory and end with a /", p.verb())
-	}
-	p.items = items
-	for _, it := range items {
-		if err := digestItem(h, it, b.ignore); err != nil {
-			return nil, b.df.errorAt(cmd, "%v", err)
+	if len(docs) > 0 {
+		dir, err := p.tempDir()
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			it, err := hereDocItem(dir, d)
+			if err != nil {
+				return nil, err
+			}
+			p.docs = append(p.docs, it)
+			digestHereDoc(h, d)
 		}
 	}
+	if sp.from != "" {
+		if err := s.planFrom(p, h); err != nil {
+			return nil, err
+		}
+	} else if err := s.planContext(p, h, want); err != nil {
+		return nil, err
+	}
+	if n := len(p.items) + len(p.docs); n > 1 && !p.destDir {
+		return nil, b.df.errorAt(cmd, "When using %s with more than one source file, the destination must be a directory and end with a /", p.verb())
+	}
 	p.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	switch {
-	case len(items) == 1 && items[0].info.IsDir():
-		p.kind = "dir"
-	case len(items) == 1:
-		p.kind = "file"
-	default:
-		p.kind = "multi"
+	if p.kind == "" {
+		switch {
+		case len(p.items)+len(p.docs) != 1:
+			p.kind = "multi"
+		case len(p.items) == 1 && p.items[0].info.IsDir():
+			p.kind = "dir"
+		default:
+			p.kind = "file"
+		}
 	}
 	return p, nil
+}
+
+func boolFlag(b *bool) string {
+	if b == nil {
+		return "default"
+	}
+	return strconv.FormatBool(*b)
+}
+
+// checkCopySources refuses what COPY and ADD cannot take, as BuildKit
+// does, and returns the --checksum to verify.
+func checkCopySources(sp copySpec) (digest.Digest, error) {
+	for _, src := range sp.sources {
+		switch {
+		case isGitSource(src) && sp.add:
+			return "", fmt.Errorf("ADD from a git repository (%s) is not supported yet", src)
+		case isGitSource(src):
+			return "", fmt.Errorf("source can't be a git ref for COPY (%s): use ADD", src)
+		case isHTTPSource(src) && !sp.add:
+			return "", fmt.Errorf("source can't be a URL for COPY (%s): use ADD", src)
+		}
+	}
+	if sp.checksum == "" {
+		return "", nil
+	}
+	if len(sp.sources) != 1 || len(sp.docs) != 0 {
+		return "", errors.New("checksum can't be specified for multiple sources")
+	}
+	if !isHTTPSource(sp.sources[0]) {
+		return "", errors.New("checksum requires HTTP(S) or Git sources")
+	}
+	return parseChecksum(sp.checksum)
+}
+
+// planFrom resolves --from: the image is known now, its files are
+// resolved when the step runs.
+func (s *stage) planFrom(p *copyPlan, h hash.Hash) error {
+	id, name, err := s.resolveFrom(p.cmd, p.spec.from)
+	if err != nil {
+		return err
+	}
+	p.fromImage, p.fromName = id, name
+	fmt.Fprintf(h, "from\x00%s\x00", id)
+	for _, src := range p.spec.sources {
+		fmt.Fprintf(h, "src\x00%s\x00", src)
+	}
+	p.kind = "multi"
+	if len(p.spec.sources) == 1 && len(p.docs) == 0 && !hasGlob(p.spec.sources[0]) && !p.spec.parents {
+		p.kind = "file"
+	}
+	if len(p.spec.sources)+len(p.docs) > 1 && !p.destDir {
+		return s.b.df.errorAt(p.cmd, "When using %s with more than one source file, the destination must be a directory and end with a /", p.verb())
+	}
+	return nil
+}
+
+// planContext resolves sources in the build context and downloads URLs
+// (docker downloads on every build and keys the cache on the content).
+func (s *stage) planContext(p *copyPlan, h hash.Hash, want digest.Digest) error {
+	b := s.b
+	ig, err := b.contextIgnore()
+	if err != nil {
+		return err
+	}
+	f := copyFilter{ignore: ig, exclude: p.excludes}
+	for _, src := range p.spec.sources {
+		if isHTTPSource(src) {
+			dir, err := p.tempDir()
+			if err != nil {
+				return err
+			}
+			d, err := fetch(b.ctx, src, dir, want)
+			if err != nil {
+				return b.df.errorAt(p.cmd, "%v", err)
+			}
+			var lm int64
+			if !d.modTime.IsZero() {
+				lm = d.modTime.UnixNano()
+			}
+			fmt.Fprintf(h, "url\x00%s\x00%s\x00%s\x00%d\x00", d.url, d.name, d.digest, lm)
+			// docker does not extract downloaded archives, unless --unpack
+			p.items = append(p.items, d.item(p.spec.unpack != nil && *p.spec.unpack))
+			continue
+		}
+		items, err := p.resolve(b.o.ContextDir, []string{src}, f, "the build context")
+		if err != nil {
+			return b.df.errorAt(p.cmd, "%v", err)
+		}
+		for _, it := range items {
+			if err := digestItem(h, it, f); err != nil {
+				return b.df.errorAt(p.cmd, "%v", err)
+			}
+		}
+		p.items = append(p.items, items...)
+	}
+	return nil
+}
+
+// resolve finds sources under root: with --parents as BuildKit does,
+// else as podman does. ADD extracts the local archives among them
+// unless --unpack=false.
+func (p *copyPlan) resolve(root string, patterns []string, f copyFilter, where string) ([]copyItem, error) {
+	var items []copyItem
+	var err error
+	if p.spec.parents {
+		items, err = resolveParents(root, patterns, f, where)
+	} else {
+		items, err = resolveSources(root, patterns, f, where)
+	}
+	if err != nil {
+		return nil, err
+	}
+	unpack := p.spec.add && (p.spec.unpack == nil || *p.spec.unpack)
+	for i := range items {
+		items[i].unpack = unpack
+	}
+	return items, nil
 }
 
 // resolveFrom finds the image COPY --from reads: a stage built before, or
@@ -169,11 +369,54 @@ func (s *stage) resolveFrom(cmd instructions.Command, from string) (string, stri
 
 func hasGlob(p string) bool { return strings.ContainsAny(p, "*?[") }
 
+// copyFilter says which files below a source are copied.
+type copyFilter struct {
+	// ignore is the context's .containerignore/.dockerignore, on paths in
+	// the context (nil for an image).
+	ignore *ignoreRules
+	// exclude is --exclude, on paths relative to the source.
+	exclude *ignoreRules
+}
+
+// skip says whether a path below a source is left out: ctxRel is its
+// path in the context, rel its path relative to the source. implicit: a
+// directory left out but walked, for files re-included ("!") below it.
+func (f copyFilter) skip(ctxRel, rel string, dir bool) (skip, implicit bool, err error) {
+	for _, c := range []struct {
+		r *ignoreRules
+		p string
+	}{{f.exclude, rel}, {f.ignore, ctxRel}} {
+		ex, err := c.r.excluded(c.p)
+		if err != nil {
+			return false, false, err
+		}
+		if ex {
+			if !dir || !c.r.mayInclude(c.p) {
+				return true, false, nil
+			}
+			implicit = true
+		}
+	}
+	return false, implicit, nil
+}
+
+// skipContext says whether the context's ignore rules leave out a path
+// (a directory is kept when files below it may be re-included).
+func (f copyFilter) skipContext(ctxRel string, dir bool) (bool, error) {
+	ex, err := f.ignore.excluded(ctxRel)
+	if err != nil || !ex {
+		return false, err
+	}
+	return !dir || !f.ignore.mayInclude(ctxRel), nil
+}
+
 // resolveSources finds the sources under root ("/" of the sources):
 // names relative to it ("../" cannot leave it), wildcards as
-// path.Match, symlinks followed inside root. ig (the context's ignore
-// rules, nil for an image) hides files.
-func resolveSources(root string, patterns []string, ig *ignoreRules, where string) ([]copyItem, error) {
+// path.Match, symlinks followed inside root. f.ignore (the context's
+// ignore rules, nil for an image) hides files; f.exclude (--exclude)
+// leaves out what a wildcard matched, by its path below the wildcard's
+// fixed part, as docker documents.
+func resolveSources(root string, patterns []string, f copyFilter, where string) ([]copyItem, error) {
 	var items []copyItem
 	for _, pat := range patterns {
 		clean := strings.TrimPrefix(path.Clean("/"+pat), "/")
@@ -182,9 +425,16 @@ func resolveSources(root string, patterns []string, ig *ignoreRules, where strin
 			if err != nil {
 				return nil, err
 			}
+			fixed := fixedPrefix(clean)
 			n := 0
 			for _, rel := range rels {
-				if ex, err := ig.excluded(rel); err != nil || ex {
+				if ex, err := f.ignore.excluded(rel); err != nil || ex {
+					continue
+				}
+				n++
+				if ex, err := f.exclude.excluded(strings.TrimPrefix(strings.TrimPrefix(rel, fixed), "/")); err != nil {
+					return nil, err
+				} else if ex {
 					continue
 				}
 				host, err := securejoin.SecureJoin(root, rel)
@@ -195,15 +445,14 @@ func resolveSources(root string, patterns []string, ig *ignoreRules, where strin
 				if err != nil {
 					return nil, err
 				}
-				items = append(items, copyItem{host: host, rel: rel, info: info})
-				n++
+				items = append(items, copyItem{host: host, rel: rel, name: path.Base(rel), info: info})
 			}
 			if n == 0 {
 				return nil, fmt.Errorf("no source files were specified: %q matches nothing in %s", pat, where)
 			}
 			continue
 		}
-		if ex, err := ig.excluded(clean); err != nil {
+		if ex, err := f.ignore.excluded(clean); err != nil {
 			return nil, err
 		} else if ex {
 			return nil, fmt.Errorf("%q: excluded by .containerignore/.dockerignore of %s", pat, where)
@@ -219,9 +468,20 @@ func resolveSources(root string, patterns []string, ig *ignoreRules, where strin
 			}
 			return nil, err
 		}
-		items = append(items, copyItem{host: host, rel: clean, info: info})
+		items = append(items, copyItem{host: host, rel: clean, name: path.Base("/" + clean), info: info})
 	}
 	return items, nil
+}
+
+// fixedPrefix is the part of a pattern before its first component with
+// a wildcard.
+func fixedPrefix(pattern string) string {
+	comps := strings.Split(pattern, "/")
+	i := 0
+	for i < len(comps) && !hasGlob(comps[i]) {
+		i++
+	}
+	return path.Join(comps[:i]...)
 }
 
 // globInRoot expands a pattern (slash-separated, relative) in root, one
@@ -270,10 +530,10 @@ func globInRoot(root, pattern string) ([]string, error) {
 }
 
 // walkItem visits an item and, for a directory, what is below it, in
-// name order, skipping what ig ignores. fn gets the path relative to the
-// item ("" for the item itself) and, for a directory the rules ignore but
-// that holds re-included files, implicit=true (create it, do not copy it).
-func walkItem(it copyItem, ig *ignoreRules, fn func(rel, host string, info fs.FileInfo, implicit bool) error) error {
+// name order, skipping what f leaves out. fn gets the path relative to
+// the item ("" for the item itself) and, for a directory left out that
+// holds re-included files, implicit=true (create it, do not copy it).
+func walkItem(it copyItem, f copyFilter, fn func(rel, host string, info fs.FileInfo, implicit bool) error) error {
 	if err := fn("", it.host, it.info, false); err != nil {
 		return err
 	}
@@ -293,18 +553,14 @@ func walkItem(it copyItem, ig *ignoreRules, fn func(rel, host string, info fs.Fi
 			if err != nil {
 				return err
 			}
-			implicit := false
-			if ig != nil {
-				ex, err := ig.excluded(path.Join(it.rel, crel))
-				if err != nil {
-					return err
-				}
-				if ex {
-					if !info.IsDir() || !ig.mayInclude(path.Join(it.rel, crel)) {
-						continue
-					}
-					implicit = true
-				}
+			// --exclude paths are relative to the source (with --parents,
+			// to the directory the kept path starts at)
+			skip, implicit, err := f.skip(path.Join(it.rel, crel), path.Join(it.under, crel), info.IsDir())
+			if err != nil {
+				return err
+			}
+			if skip {
+				continue
 			}
 			if err := fn(crel, chost, info, implicit); err != nil {
 				return err
@@ -322,10 +578,10 @@ func walkItem(it copyItem, ig *ignoreRules, fn func(rel, host string, info fs.Fi
 
 // digestItem adds what decides a copy's result to h: names, types,
 // modes, sizes, modification times, link targets and file contents.
-func digestItem(h hash.Hash, it copyItem, ig *ignoreRules) error {
-	fmt.Fprintf(h, "item\x00%s\x00", it.rel)
+func digestItem(h hash.Hash, it copyItem, f copyFilter) error {
+	fmt.Fprintf(h, "item\x00%s\x00%s\x00%s\x00", it.rel, it.name, it.under)
 	buf := make([]byte, 32<<10)
-	return walkItem(it, ig, func(rel, host string, info fs.FileInfo, implicit bool) error {
+	return walkItem(it, f, func(rel, host string, info fs.FileInfo, implicit bool) error {
 		mode := info.Mode()
 		fmt.Fprintf(h, "e\x00%s\x00%d\x00%d\x00%d\x00%t\x00", rel, uint32(mode), info.Size(), info.ModTime().UnixNano(), implicit)
 		switch {
@@ -336,12 +592,12 @@ func digestItem(h hash.Hash, it copyItem, ig *ignoreRules) error {
 			}
 			fmt.Fprintf(h, "l\x00%s\x00", target)
 		case mode.IsRegular():
-			f, err := os.Open(host)
+			file, err := os.Open(host)
 			if err != nil {
 				return err
 			}
-			_, err = io.CopyBuffer(h, f, buf)
-			f.Close()
+			_, err = io.CopyBuffer(h, file, buf)
+			file.Close()
 			if err != nil {
 				return err
 			}
@@ -353,21 +609,23 @@ func digestItem(h hash.Hash, it copyItem, ig *ignoreRules) error {
 // execCopy carries out a planned COPY or ADD in the working layer.
 func (s *stage) execCopy(p *copyPlan, ws *workspace) error {
 	b := s.b
-	items, ig := p.items, b.ignore
+	items := p.items
+	f := copyFilter{ignore: b.ignore, exclude: p.excludes}
 	if p.fromImage != "" {
 		root, err := b.mountImage(p.fromImage)
 		if err != nil {
 			return err
 		}
-		if items, err = resolveSources(root, p.patterns, nil, "stage or image "+p.fromName); err != nil {
+		f.ignore = nil
+		if items, err = p.resolve(root, p.spec.sources, f, "stage or image "+p.fromName); err != nil {
 			return b.df.errorAt(p.cmd, "%v", err)
 		}
-		if len(items) > 1 && !p.destDir {
+		if len(items)+len(p.docs) > 1 && !p.destDir {
 			return b.df.errorAt(p.cmd, "When using %s with more than one source file, the destination must be a directory and end with a /", p.verb())
 		}
-		ig = nil
 	}
-	uid, gid, err := resolveChown(ws.mount, p.chown)
+	items = append(items[:len(items):len(items)], p.docs...)
+	uid, gid, err := resolveChown(ws.mount, p.spec.chown)
 	if err != nil {
 		return b.df.errorAt(p.cmd, "%v", err)
 	}
@@ -380,37 +638,87 @@ func (s *stage) execCopy(p *copyPlan, ws *workspace) error {
 	if st, err := os.Stat(destHost); err == nil && st.IsDir() {
 		destIsDir = true
 	}
+	if p.spec.parents {
+		if err := c.mkdirAll(destHost); err != nil {
+			return err
+		}
+	}
+	// directories --parents made, whose times are set once all is copied
+	var parentDirs []dirTime
 	for _, it := range items {
-		if p.add && it.info.Mode().IsRegular() {
+		if it.unpack && it.info.Mode().IsRegular() {
 			if ok, err := isArchive(it.host); err != nil {
 				return err
 			} else if ok {
 				if err := c.mkdirAll(destHost); err != nil {
 					return err
 				}
-				if err := c.extract(it.host, destHost, p.chown != ""); err != nil {
+				if err := c.extract(it.host, destHost, p.spec.chown != ""); err != nil {
 					return fmt.Errorf("extracting %s: %w", it.rel, err)
 				}
 				continue
 			}
 		}
 		target := destHost
-		if !it.info.IsDir() && destIsDir {
-			target = filepath.Join(destHost, filepath.Base(it.host))
+		switch {
+		case it.under != "":
+			at, err := c.parents(destHost, it, &parentDirs)
+			if err != nil {
+				return err
+			}
+			target = filepath.Join(at, path.Base(it.under))
+		case !it.info.IsDir() && destIsDir:
+			target = filepath.Join(destHost, it.name)
 		}
 		if err := c.mkdirAll(filepath.Dir(target)); err != nil {
 			return err
 		}
-		if it.info.IsDir() {
+		if it.info.IsDir() && it.under == "" {
 			if err := c.mkdirAll(target); err != nil {
 				return err
 			}
 		}
-		if err := c.copyItem(it, ig, target); err != nil {
+		if err := c.copyItem(it, f, target); err != nil {
+			return err
+		}
+	}
+	for i := len(parentDirs) - 1; i >= 0; i-- {
+		if err := setTimes(parentDirs[i].path, parentDirs[i].info); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// parents creates, for COPY --parents, the directories of an item's path
+// below dest like those of its source, and returns where the last is.
+func (c *copier) parents(dest string, it copyItem, made *[]dirTime) (string, error) {
+	at := dest
+	dir := path.Dir(it.under)
+	if dir == "." {
+		return at, nil
+	}
+	rel := ""
+	for _, comp := range strings.Split(dir, "/") {
+		rel = path.Join(rel, comp)
+		src, err := securejoin.SecureJoin(it.root, rel)
+		if err != nil {
+			return "", err
+		}
+		info, err := os.Lstat(src)
+		if err != nil {
+			return "", err
+		}
+		resolved, created, err := c.dir(filepath.Join(at, comp), info, false)
+		if err != nil {
+			return "", err
+		}
+		if created {
+			*made = append(*made, dirTime{resolved, info})
+		}
+		at = resolved
+	}
+	return at, nil
 }
 
 // resolveChown reads --chown (user[:group], names looked up in the
@@ -445,11 +753,17 @@ func resolveChown(rootfs, chown string) (int, int, error) {
 	return int(uid), int(gid), nil
 }
 
+// dirTime is a directory whose times are set after what is copied into it.
+type dirTime struct {
+	path string
+	info fs.FileInfo
+}
+
 // copier writes files into the working container's root.
 type copier struct {
 	root     string
 	uid, gid int
-	chmod    *uint32
+	chmod    *fileMode
 	rootless bool
 }
 
@@ -484,17 +798,13 @@ func (c *copier) inRoot(p string) string {
 
 // copyItem copies a source to target: a directory's contents go into
 // target (a directory).
-func (c *copier) copyItem(it copyItem, ig *ignoreRules, target string) error {
-	type dirTime struct {
-		path string
-		info fs.FileInfo
-	}
+func (c *copier) copyItem(it copyItem, f copyFilter, target string) error {
 	var dirs []dirTime
 	// where each directory of the item went: a symlink to a directory in
 	// the image is followed inside the root, never through the host's
 	// path resolution
 	dirsAt := map[string]string{"": target}
-	err := walkItem(it, ig, func(rel, host string, info fs.FileInfo, implicit bool) error {
+	err := walkItem(it, f, func(rel, host string, info fs.FileInfo, implicit bool) error {
 		dst := target
 		if rel != "" {
 			parent := path.Dir(rel)
@@ -576,7 +886,7 @@ func (c *copier) dir(dst string, info fs.FileInfo, keep bool) (string, bool, err
 		mode = unixMode(info)
 	}
 	if c.chmod != nil {
-		mode = *c.chmod
+		mode = c.chmod.apply(mode, true)
 	}
 	if err := os.Chmod(dst, fs.FileMode(mode&0o777)|goModeBits(mode)); err != nil {
 		return "", false, err
@@ -647,7 +957,7 @@ func (c *copier) file(src string, info fs.FileInfo, dst string) error {
 	}
 	mode := unixMode(info)
 	if c.chmod != nil {
-		mode = *c.chmod
+		mode = c.chmod.apply(mode, false)
 	}
 	if err := out.Chown(c.uid, c.gid); err != nil {
 		out.Close()

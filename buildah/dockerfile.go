@@ -56,36 +56,22 @@ func (d *dockerfile) checkCommand(cmd instructions.Command, onbuild bool) error 
 	switch c := cmd.(type) {
 	case *instructions.RunCommand:
 		return d.checkRun(c)
-	case *instructions.CopyCommand:
-		switch {
-		case c.Link:
-			return d.notSupported(cmd, "COPY --link")
-		case c.Parents:
-			return d.notSupported(cmd, "COPY --parents")
-		case len(c.ExcludePatterns) > 0:
-			return d.notSupported(cmd, "COPY --exclude")
-		case len(c.SourceContents) > 0:
-			return d.notSupported(cmd, "COPY with a here-document")
-		}
-	case *instructions.AddCommand:
-		switch {
-		case c.Link:
-			return d.notSupported(cmd, "ADD --link")
-		case len(c.ExcludePatterns) > 0:
-			return d.notSupported(cmd, "ADD --exclude")
-		case c.KeepGitDir != nil:
-			return d.notSupported(cmd, "ADD --keep-git-dir")
-		case c.Checksum != "":
-			return d.notSupported(cmd, "ADD --checksum")
-		case c.Unpack != nil:
-			return d.notSupported(cmd, "ADD --unpack")
-		case len(c.SourceContents) > 0:
-			return d.notSupported(cmd, "ADD with a here-document")
-		}
-		for _, src := range c.SourcePaths {
-			if isRemoteSource(src) {
-				return d.notSupported(cmd, "ADD from a URL or git repository ("+src+")")
+	case *instructions.CopyCommand, *instructions.AddCommand:
+		// what can be told before variables are expanded; the rest when
+		// the step is planned (checkCopySources)
+		sp := copySpecOf(cmd)
+		for _, src := range sp.sources {
+			if sp.add && isGitSource(src) {
+				return d.notSupported(cmd, "ADD from a git repository ("+src+")")
 			}
+		}
+		if !strings.Contains(sp.chmod, "$") {
+			if _, err := parseFileMode(sp.chmod); err != nil {
+				return d.errorAt(cmd, "--chmod: %v", err)
+			}
+		}
+		if sp.checksum != "" && (len(sp.sources) != 1 || len(sp.docs) != 0) {
+			return d.errorAt(cmd, "checksum can't be specified for multiple sources")
 		}
 	case *instructions.OnbuildCommand:
 		if onbuild {
@@ -93,15 +79,6 @@ func (d *dockerfile) checkCommand(cmd instructions.Command, onbuild bool) error 
 		}
 	}
 	return nil
-}
-
-func isRemoteSource(src string) bool {
-	for _, p := range []string{"http://", "https://", "git://", "git@", "ssh://"} {
-		if strings.HasPrefix(src, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // hostPlatform is what the build produces and the platform ARGs say.

@@ -21,13 +21,16 @@ func parseString(t *testing.T, content string) *dockerfile {
 
 func TestParseErrorsNameTheLine(t *testing.T) {
 	for content, want := range map[string]string{
-		"FROM x\nRUN true\nFROBNICATE\n":         "line 3: unknown instruction: FROBNICATE",
-		"FROM x\n\nRUN --mount=type=ssh true":    "Containerfile:3: RUN --mount=type=ssh is not supported yet",
-		"FROM x\nCOPY --link a /b\n":             "Containerfile:2: COPY --link is not supported yet",
-		"FROM x\nADD https://example.com/f /f\n": "Containerfile:2: ADD from a URL or git repository",
-		"RUN true\n":                             "no build stage",
-		"# only a comment\n":                     "file with no instructions",
-		"ARG A=1\n":                              "no FROM instruction",
+		"FROM x\nRUN true\nFROBNICATE\n":             "line 3: unknown instruction: FROBNICATE",
+		"FROM x\n\nRUN --mount=type=ssh true":        "Containerfile:3: RUN --mount=type=ssh is not supported yet",
+		"FROM x\nADD https://example.com/r.git /r\n": "Containerfile:2: ADD from a git repository (https://example.com/r.git) is not supported yet",
+		"FROM x\nADD git@example.com:r /r\n":         "Containerfile:2: ADD from a git repository",
+		"FROM x\nCOPY --chmod=u+q a /b\n":            "Containerfile:2: --chmod: invalid chmod parameter",
+		"FROM x\nCOPY --chmod=0999 a /b\n":           "it should be octal string and between 0 and 07777",
+		"FROM x\nADD --checksum=sha256:0 a b /c/\n":  "Containerfile:2: checksum can't be specified for multiple sources",
+		"RUN true\n":         "no build stage",
+		"# only a comment\n": "file with no instructions",
+		"ARG A=1\n":          "no FROM instruction",
 	} {
 		_, err := parseDockerfile("Containerfile", []byte(content))
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -159,7 +162,7 @@ func TestResolveSourcesAndIgnore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, err := resolveSources(dir, []string{"*.txt", "../../sub"}, ig, "the context")
+	items, err := resolveSources(dir, []string{"*.txt", "../../sub"}, copyFilter{ignore: ig}, "the context")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,18 +173,18 @@ func TestResolveSourcesAndIgnore(t *testing.T) {
 	if !reflect.DeepEqual(rels, []string{"a.txt", "b.txt", "sub"}) {
 		t.Errorf("sources = %v, want a.txt b.txt sub (../ stays in the context)", rels)
 	}
-	if _, err := resolveSources(dir, []string{"c.log"}, ig, "the context"); err == nil || !strings.Contains(err.Error(), "excluded") {
+	if _, err := resolveSources(dir, []string{"c.log"}, copyFilter{ignore: ig}, "the context"); err == nil || !strings.Contains(err.Error(), "excluded") {
 		t.Errorf("an ignored source: %v", err)
 	}
-	if _, err := resolveSources(dir, []string{"*.none"}, ig, "the context"); err == nil {
+	if _, err := resolveSources(dir, []string{"*.none"}, copyFilter{ignore: ig}, "the context"); err == nil {
 		t.Errorf("a wildcard matching nothing is no error")
 	}
 	var walked []string
-	all, err := resolveSources(dir, []string{"."}, ig, "the context")
+	all, err := resolveSources(dir, []string{"."}, copyFilter{ignore: ig}, "the context")
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = walkItem(all[0], ig, func(rel, _ string, _ os.FileInfo, _ bool) error {
+	err = walkItem(all[0], copyFilter{ignore: ig}, func(rel, _ string, _ os.FileInfo, _ bool) error {
 		walked = append(walked, rel)
 		return nil
 	})

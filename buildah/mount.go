@@ -165,7 +165,7 @@ func (s *stage) planMount(c *instructions.RunCommand, m *instructions.Mount) (*r
 		return nil, nil, b.df.errorAt(c, "RUN --mount: %v", err)
 	}
 	h := sha256.New()
-	if err := digestItem(h, *item, ig); err != nil {
+	if err := digestItem(h, *item, copyFilter{ignore: ig}); err != nil {
 		return nil, nil, b.df.errorAt(c, "RUN --mount: %v", err)
 	}
 	if rm.filtered, err = hasExcluded(*item, ig); err != nil {
@@ -198,7 +198,11 @@ func (s *stage) mountFrom(c *instructions.RunCommand, from string) (string, erro
 	return img.ID, nil
 }
 
+// contextIgnore is the context's ignore rules, read once (Build reads
+// them before stages may run in parallel).
 func (b *builder) contextIgnore() (*ignoreRules, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.ignore == nil {
 		ig, err := loadIgnore(b.o.ContextDir, b.o.IgnoreFile)
 		if err != nil {
@@ -239,7 +243,7 @@ func hasExcluded(it copyItem, ig *ignoreRules) (bool, error) {
 		return false, nil
 	}
 	errFound := errors.New("found")
-	err := walkItem(it, nil, func(rel, _ string, _ fs.FileInfo, _ bool) error {
+	err := walkItem(it, copyFilter{}, func(rel, _ string, _ fs.FileInfo, _ bool) error {
 		if rel == "" {
 			return nil
 		}
@@ -562,7 +566,7 @@ func cloneTree(it copyItem, ig *ignoreRules, dst string, rootless bool) error {
 		info fs.FileInfo
 	}
 	var dirs []dirTime
-	err := walkItem(it, ig, func(rel, host string, info fs.FileInfo, implicit bool) error {
+	err := walkItem(it, copyFilter{ignore: ig}, func(rel, host string, info fs.FileInfo, implicit bool) error {
 		target := filepath.Join(dst, filepath.FromSlash(rel))
 		mode := info.Mode()
 		switch {

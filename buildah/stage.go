@@ -220,24 +220,16 @@ func (s *stage) run(cmd instructions.Command, last bool) error {
 		runOp = p
 		extra = append(extra, p.key...)
 		history = s.runHistory(c)
-	case *instructions.CopyCommand:
+	case *instructions.CopyCommand, *instructions.AddCommand:
 		fs = true
-		p, err := s.planCopy(cmd, c.SourcePaths, c.DestPath, c.From, c.Chown, c.Chmod, false)
+		p, err := s.planCopy(cmd)
 		if err != nil {
 			return err
 		}
+		defer p.cleanup() // the step's downloads and here-documents
 		copyOp = p
 		extra = append(extra, p.digest)
-		history = fmt.Sprintf("/bin/sh -c #(nop) COPY %s in %s ", p.summary(), c.DestPath)
-	case *instructions.AddCommand:
-		fs = true
-		p, err := s.planCopy(cmd, c.SourcePaths, c.DestPath, "", c.Chown, c.Chmod, true)
-		if err != nil {
-			return err
-		}
-		copyOp = p
-		extra = append(extra, p.digest)
-		history = fmt.Sprintf("/bin/sh -c #(nop) ADD %s in %s ", p.summary(), c.DestPath)
+		history = p.history()
 	default:
 		h, err := s.apply(cmd)
 		if err != nil {
