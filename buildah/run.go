@@ -121,7 +121,8 @@ func (s *stage) runArgv(c *instructions.RunCommand) ([]string, *inlineScript, er
 // host's unless --network none.
 func (s *stage) execRun(c *instructions.RunCommand, p *runPlan, ws *workspace) error {
 	b := s.b
-	id := "berth-build-" + randomHex(16)
+	rnd := randomHex(16)
+	id := runID(rnd)
 	bundle := filepath.Join(b.o.RunDir, id)
 	if err := os.MkdirAll(bundle, 0o700); err != nil {
 		return fmt.Errorf("creating the bundle of a RUN step: %w", err)
@@ -155,7 +156,7 @@ func (s *stage) execRun(c *instructions.RunCommand, p *runPlan, ws *workspace) e
 		Env:             env,
 		WorkDir:         s.cfg.Config.WorkingDir,
 		User:            s.cfg.Config.User,
-		Hostname:        id[len("berth-build-"):][:12],
+		Hostname:        rnd[:12],
 		Files:           files,
 		Mounts:          pm.mounts,
 		Rootless:        b.o.Rootless,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
+	"golang.org/x/sys/unix"
 )
 
 // workspace is the writable layer a step changes files in, on top of the
@@ -138,9 +140,47 @@ func (s *stage) ensureWorkdir(ws *workspace) error {
 	return nil
 }
 
+// runIDPrefix names RUN steps' containers and bundles, with berth's pid,
+// so that a later build can remove those a killed build left behind.
+const runIDPrefix = "berth-build-run-"
+
+func runID(random string) string {
+	return fmt.Sprintf("%s%d-%s", runIDPrefix, os.Getpid(), random)
+}
+
+// removeStaleRuns kills and deletes the RUN containers of builds that are
+// gone, and removes their bundles: before their working layers go, which
+// the containers may still use.
+func (b *builder) removeStaleRuns() {
+	entries, err := os.ReadDir(b.o.RunDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), runIDPrefix)
+		if !ok {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || processAlive(pid) {
+			continue
+		}
+		logrus.Debugf("build: removing RUN container %s of a build that is gone", e.Name())
+		if b.o.Runtime != nil {
+			_ = b.o.Runtime.Kill(e.Name(), int(unix.SIGKILL), true)
+			if err := b.o.Runtime.Delete(e.Name(), true); err != nil {
+				logrus.Debugf("build: deleting RUN container %s: %v", e.Name(), err)
+			}
+		}
+		_ = os.RemoveAll(filepath.Join(b.o.RunDir, e.Name()))
+	}
+}
+
 // removeStaleWorkspaces removes working layers of builds that are gone
-// (killed before they could clean up).
+// (killed before they could clean up), and their RUN containers.
 func (b *builder) removeStaleWorkspaces() {
+	b.removeStaleRuns()
 	layers, err := b.store.Layers()
 	if err != nil {
 		return
