@@ -74,6 +74,7 @@ func Build(ctx context.Context, o *Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	df.named = o.BuildContexts
 	b := &builder{
 		o: o, ctx: ctx, store: o.Images.Store(), images: o.Images, df: df,
 		lex: shell.NewLex(df.escape), consumed: map[string]bool{}, cache: map[string]string{},
@@ -258,6 +259,26 @@ func (b *builder) result(i int) (string, bool) {
 	defer b.mu.Unlock()
 	id, ok := b.results[i]
 	return id, ok
+}
+
+// namedImage returns the image of a --build-context naming one, pulled
+// if needed; ok is false when name is no such context.
+func (b *builder) namedImage(name string) (id string, ok bool, err error) {
+	bc, found := b.o.BuildContexts[name]
+	if !found || bc.Image == "" {
+		return "", false, nil
+	}
+	img, err := b.o.Pull(b.ctx, bc.Image)
+	if err != nil {
+		return "", true, fmt.Errorf("the build context %s (%s): %w", name, bc.Image, err)
+	}
+	return img.ID, true, nil
+}
+
+// namedDir returns the directory of a --build-context naming one.
+func (b *builder) namedDir(name string) (string, bool) {
+	bc, found := b.o.BuildContexts[name]
+	return bc.Dir, found && bc.Dir != ""
 }
 
 // mountImage mounts an image read-only for COPY --from.

@@ -203,12 +203,24 @@ func (s *stage) planCopy(cmd instructions.Command) (_ *copyPlan, err error) {
 			digestHereDoc(h, d)
 		}
 	}
-	if sp.from != "" {
+	if dir, ok := b.namedDir(sp.from); ok {
+		// a directory --build-context: like the context, without its ignore file
+		fmt.Fprintf(h, "context\x00%s\x00", sp.from)
+		if err := s.planContext(p, h, want, dir, nil); err != nil {
+			return nil, err
+		}
+	} else if sp.from != "" {
 		if err := s.planFrom(p, h); err != nil {
 			return nil, err
 		}
-	} else if err := s.planContext(p, h, want); err != nil {
-		return nil, err
+	} else {
+		ig, err := b.contextIgnore()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.planContext(p, h, want, b.o.ContextDir, ig); err != nil {
+			return nil, err
+		}
 	}
 	if n := len(p.items) + len(p.docs); n > 1 && !p.destDir {
 		return nil, b.df.errorAt(cmd, "When using %s with more than one source file, the destination must be a directory and end with a /", p.verb())
@@ -281,14 +293,11 @@ func (s *stage) planFrom(p *copyPlan, h hash.Hash) error {
 	return nil
 }
 
-// planContext resolves sources in the build context and downloads URLs
+// planContext resolves sources in the build context (root, with its
+// ignore rules) and downloads URLs
 // (docker downloads on every build and keys the cache on the content).
-func (s *stage) planContext(p *copyPlan, h hash.Hash, want digest.Digest) error {
+func (s *stage) planContext(p *copyPlan, h hash.Hash, want digest.Digest, root string, ig *ignoreRules) error {
 	b := s.b
-	ig, err := b.contextIgnore()
-	if err != nil {
-		return err
-	}
 	f := copyFilter{ignore: ig, exclude: p.excludes}
 	for _, src := range p.spec.sources {
 		if isHTTPSource(src) {
@@ -309,7 +318,7 @@ func (s *stage) planContext(p *copyPlan, h hash.Hash, want digest.Digest) error 
 			p.items = append(p.items, d.item(p.spec.unpack != nil && *p.spec.unpack))
 			continue
 		}
-		items, err := p.resolve(b.o.ContextDir, []string{src}, f, "the build context")
+		items, err := p.resolve(root, []string{src}, f, "the build context")
 		if err != nil {
 			return b.df.errorAt(p.cmd, "%v", err)
 		}
@@ -344,10 +353,16 @@ func (p *copyPlan) resolve(root string, patterns []string, f copyFilter, where s
 	return items, nil
 }
 
-// resolveFrom finds the image COPY --from reads: a stage built before, or
-// an image (pulled if needed).
+// resolveFrom finds the image COPY --from reads: a --build-context image,
+// a stage built before, or an image (pulled if needed).
 func (s *stage) resolveFrom(cmd instructions.Command, from string) (string, string, error) {
 	b := s.b
+	if id, ok, err := b.namedImage(from); ok {
+		if err != nil {
+			return "", "", b.df.errorAt(cmd, "COPY --from=%s: %v", from, err)
+		}
+		return id, from, nil
+	}
 	if j, ok := b.df.stageIndex(from, s.index); ok {
 		id, built := b.result(j)
 		if !built {

@@ -19,6 +19,9 @@ type dockerfile struct {
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
 	escape   rune
+	// named are the --build-context names: they replace stages of the
+	// same name.
+	named map[string]BuildContext
 }
 
 func parseDockerfile(name string, content []byte) (*dockerfile, error) {
@@ -232,6 +235,9 @@ func (d *dockerfile) globalArgs(lex *shell.Lex, buildArgs map[string]string, con
 // stageByName finds a stage before stage `before` by name
 // (case-insensitive), as FROM refers to stages.
 func (d *dockerfile) stageByName(ref string, before int) (int, bool) {
+	if _, ok := d.named[ref]; ok {
+		return -1, false
+	}
 	for i := 0; i < before && i < len(d.stages); i++ {
 		if d.stages[i].Name != "" && strings.EqualFold(d.stages[i].Name, ref) {
 			return i, true

@@ -142,6 +142,19 @@ func (s *stage) planMount(c *instructions.RunCommand, m *instructions.Mount) (*r
 	if m.Type == instructions.MountTypeTmpfs {
 		return rm, key, nil
 	}
+	if dir, ok := b.namedDir(m.From); ok && m.Type == instructions.MountTypeBind {
+		// a directory --build-context: like the context, without its ignore file
+		item, err := contextSource(dir, m.Source, nil)
+		if err != nil {
+			return nil, nil, b.df.errorAt(c, "RUN --mount: %v", err)
+		}
+		h := sha256.New()
+		if err := digestItem(h, *item, copyFilter{}); err != nil {
+			return nil, nil, b.df.errorAt(c, "RUN --mount: %v", err)
+		}
+		rm.ctx = item
+		return rm, append(key, "context\x00"+m.From+"\x00"+hex.EncodeToString(h.Sum(nil))), nil
+	}
 	if m.From != "" {
 		id, err := s.mountFrom(c, m.From)
 		if err != nil {
@@ -179,6 +192,15 @@ func (s *stage) planMount(c *instructions.RunCommand, m *instructions.Mount) (*r
 // image (pulled if needed).
 func (s *stage) mountFrom(c *instructions.RunCommand, from string) (string, error) {
 	b := s.b
+	if id, ok, err := b.namedImage(from); ok {
+		if err != nil {
+			return "", b.df.errorAt(c, "RUN --mount from=%s: %v", from, err)
+		}
+		return id, nil
+	}
+	if _, ok := b.namedDir(from); ok {
+		return "", b.df.errorAt(c, "RUN --mount from=%s: a directory build context can only be bind mounted", from)
+	}
 	if j, ok := b.df.stageIndex(from, s.index); ok {
 		id, built := b.result(j)
 		if !built {

@@ -52,6 +52,10 @@ type Options struct {
 	// Jobs is how many stages may build at once (--jobs): 1 builds them
 	// one after the other, 0 sets no limit.
 	Jobs int
+	// BuildContexts are the named contexts of --build-context: FROM,
+	// COPY --from and RUN --mount from= use them by name, before stages
+	// and images.
+	BuildContexts map[string]BuildContext
 	// IgnoreFile replaces the context's .containerignore/.dockerignore.
 	IgnoreFile string
 	// Secrets are the --secret values by id (see ParseSecrets), for RUN
@@ -71,6 +75,12 @@ type Options struct {
 	Rootless bool
 	// Pull finds or pulls a base image by name, applying the pull policy.
 	Pull func(ctx context.Context, name string) (*storage.Image, error)
+}
+
+// BuildContext is a named build context: a directory, or an image.
+type BuildContext struct {
+	Dir   string // an absolute directory
+	Image string // an image name, pulled as the pull policy says
 }
 
 // Result is what a build produced.

@@ -109,6 +109,19 @@ func (s *stage) from() error {
 		}
 	}
 	os, arch, variant := hostPlatform()
+	if _, ok := b.namedDir(base); ok {
+		return b.df.errorAtStage(s.st, "FROM %s: a directory build context as a base is not supported yet: use it with COPY --from", base)
+	}
+	if id, ok, err := b.namedImage(base); ok {
+		if err != nil {
+			return err
+		}
+		img, err := b.store.Image(id)
+		if err != nil {
+			return err
+		}
+		return s.fromImage(img)
+	}
 	if j, ok := b.df.stageByName(base, s.index); ok {
 		id, built := b.result(j)
 		if !built {

@@ -21,7 +21,7 @@ import (
 // buildFlags are podman build's flags that berth has.
 type buildFlags struct {
 	files, tags, buildArgs, labels, annotations []string
-	buildArgFiles, secrets                      []string
+	buildArgFiles, secrets, buildContexts       []string
 	target, format, iidfile, network, pull      string
 	ignoreFile, platform, arch, os, variant     string
 	layers, noCache, quiet, rm, forceRm         bool
@@ -37,7 +37,7 @@ type buildFlags struct {
 // unsupportedBuildFlags are refused with "not supported yet" rather than
 // "unknown flag", so that scripts learn what is missing.
 var unsupportedBuildFlags = []string{"ssh", "volume", "cache-from", "cache-to", "env", "unsetenv",
-	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "build-context", "timestamp", "isolation",
+	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "timestamp", "isolation",
 	"userns", "manifest", "sign-by", "cpp-flag", "logfile", "from"}
 
 func newBuildCommand() *cobra.Command {
@@ -79,6 +79,7 @@ func buildCommand(use string) *cobra.Command {
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "`name` to apply to the built image")
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "`argument=value` to supply to the builder")
 	fl.StringArrayVar(&f.buildArgFiles, "build-arg-file", nil, "`argfile.conf` containing lines of argument=value to supply to the builder")
+	fl.StringArrayVar(&f.buildContexts, "build-context", nil, "`name=value` an additional build context: a directory, an http(s) URL of a tar archive, or docker-image://IMAGE")
 	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for an image (default [])")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "set metadata for an image (default [])")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret file to expose to the build (id=ID,src=PATH or id=ID,env=VAR)")
@@ -182,6 +183,13 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	if syntax, _, _, ok := parser.DetectSyntax(content); ok {
 		fmt.Fprintf(os.Stderr, "note: ignoring the syntax directive %q: berth builds with its own Dockerfile frontend\n", syntax)
 	}
+	named, err := openNamedContexts(ctx, f.buildContexts)
+	for _, bc := range named {
+		defer bc.cleanup()
+	}
+	if err != nil {
+		return err
+	}
 	buildArgList := f.buildArgs
 	for _, p := range f.buildArgFiles {
 		lines, err := readBuildArgFile(p)
@@ -243,6 +251,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		Tags: tags, BuildArgs: buildArgs, Labels: f.labels, Annotations: f.annotations,
 		Target: f.target, Format: format, Layers: f.layers, NoCache: f.noCache, Quiet: f.quiet,
 		Network: f.network, IgnoreFile: f.ignoreFile, Jobs: f.jobs, Secrets: secrets,
+		BuildContexts: namedContexts(named),
 		Out: os.Stdout, Err: os.Stderr,
 		Images: ir, Runtime: ociRT, RunDir: runDir, Rootless: rootless.IsRootless(),
 		Pull: func(ctx context.Context, name string) (*storage.Image, error) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-containers/berth/buildah"
 	"go.podman.io/storage/pkg/archive"
 )
 
@@ -127,6 +128,71 @@ func download(ctx context.Context, url string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("downloading %s: %s", url, resp.Status)
 	}
 	return resp.Body, nil
+}
+
+// namedContext is one --build-context.
+type namedContext struct {
+	name  string
+	image string
+	*buildContext
+}
+
+// openNamedContexts reads --build-context name=value values: a directory,
+// an http(s) URL of a tar archive (unpacked), or docker-image://IMAGE
+// (container-image:// too, as buildah). On error the caller still cleans
+// up the ones returned.
+func openNamedContexts(ctx context.Context, specs []string) ([]namedContext, error) {
+	var out []namedContext
+	seen := map[string]bool{}
+	for _, spec := range specs {
+		name, value, ok := strings.Cut(spec, "=")
+		if !ok || name == "" || value == "" {
+			return out, fmt.Errorf("invalid --build-context %q: want name=value", spec)
+		}
+		if seen[name] {
+			return out, fmt.Errorf("invalid --build-context %q: %s is given twice", spec, name)
+		}
+		seen[name] = true
+		for _, prefix := range []string{"docker-image://", "container-image://"} {
+			if img, ok := strings.CutPrefix(value, prefix); ok {
+				out = append(out, namedContext{name: name, image: img, buildContext: &buildContext{}})
+				value = ""
+			}
+		}
+		if value == "" {
+			continue
+		}
+		if strings.HasPrefix(value, "oci-layout://") {
+			return out, fmt.Errorf("--build-context %s: oci-layout:// is not supported yet: use docker-image://, a directory or an http(s) URL", name)
+		}
+		if value == "-" {
+			return out, fmt.Errorf("--build-context %s: stdin is not a build context here", name)
+		}
+		bc, err := openBuildContext(ctx, value)
+		if err != nil {
+			return out, fmt.Errorf("--build-context %s: %w", name, err)
+		}
+		out = append(out, namedContext{name: name, buildContext: bc})
+		if bc.containerfile != nil {
+			return out, fmt.Errorf("--build-context %s: %s is neither a directory nor a tar archive", name, value)
+		}
+	}
+	return out, nil
+}
+
+func namedContexts(list []namedContext) map[string]buildah.BuildContext {
+	if len(list) == 0 {
+		return nil
+	}
+	m := map[string]buildah.BuildContext{}
+	for _, n := range list {
+		if n.image != "" {
+			m[n.name] = buildah.BuildContext{Image: n.image}
+		} else {
+			m[n.name] = buildah.BuildContext{Dir: n.dir}
+		}
+	}
+	return m
 }
 
 // readContainerfiles reads the -f files in order and joins them (podman

@@ -253,3 +253,41 @@ func TestBuildPlatformFlags(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildNamedContexts: --build-context as a directory, an image and an
+// http URL of an archive, for FROM, COPY --from and RUN --mount from=; a
+// named context replaces a stage of the same name.
+func TestBuildNamedContexts(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		e.BusyboxImage(buildBase)
+		extra := e.buildContext("ctx-named-extra", "unused\n", map[string]string{"file.txt": "from the extra dir\n", "a": "a from the context\n", ".dockerignore": "file.txt\n"})
+		url := serveFiles(t, map[string][]byte{"web.tgz": tarBytes(t, map[string]string{"web.txt": "from the web\n"}, true)})
+		dir := e.buildContext("ctx-named", `FROM base AS assets
+RUN echo "from the stage" > /a
+FROM base
+COPY --from=extra file.txt /extra.txt
+COPY --from=assets a /a
+COPY --from=web web.txt /web.txt
+RUN --mount=type=bind,from=extra,target=/m cat /m/file.txt > /mounted
+`, nil)
+		e.BerthOK("build", "-t", "named",
+			"--build-context", "base=docker-image://"+buildBase,
+			"--build-context", "extra="+extra,
+			"--build-context", "assets="+extra,
+			"--build-context", "web="+url+"/web.tgz", dir)
+		want := "from the extra dir\na from the context\nfrom the web\nfrom the extra dir"
+		if got := e.runIn("named", "cat /extra.txt /a /web.txt /mounted"); got != want {
+			t.Errorf("files from the named contexts = %q, want %q", got, want)
+		}
+		for _, bad := range []string{"noequals", "=x", "dup=" + extra, "x=oci-layout://foo"} {
+			args := []string{"build", "--build-context", "dup=" + extra, "--build-context", bad, dir}
+			if r := e.Berth(args...); r.ExitCode != 125 || !strings.Contains(r.Stderr, "build-context") {
+				t.Errorf("--build-context %s: want exit 125 and a message:\n%s", bad, r.describe())
+			}
+		}
+		fromDir := e.buildContext("ctx-named-from-dir", "FROM extra\n", nil)
+		if r := e.Berth("build", "--build-context", "extra="+extra, fromDir); r.ExitCode != 125 || !strings.Contains(r.Stderr, "not supported yet") {
+			t.Errorf("FROM a directory context: want exit 125, not supported yet:\n%s", r.describe())
+		}
+	})
+}
