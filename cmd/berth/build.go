@@ -252,7 +252,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		Target: f.target, Format: format, Layers: f.layers, NoCache: f.noCache, Quiet: f.quiet,
 		Network: f.network, IgnoreFile: f.ignoreFile, Jobs: f.jobs, Secrets: secrets,
 		BuildContexts: namedContexts(named),
-		Out: os.Stdout, Err: os.Stderr,
+		Out:           os.Stdout, Err: os.Stderr,
 		Images: ir, Runtime: ociRT, RunDir: runDir, Rootless: rootless.IsRootless(),
 		Pull: func(ctx context.Context, name string) (*storage.Image, error) {
 			return pullBase(ctx, ir, name, pull, copyOpts)
