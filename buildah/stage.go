@@ -14,6 +14,7 @@ import (
 	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	ociv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -28,6 +29,9 @@ var defaultShell = []string{"/bin/sh", "-c"}
 type stage struct {
 	b     *builder
 	index int
+	// lex expands variables; the stage's own (a Lex is not safe for
+	// concurrent use, and stages may run in parallel).
+	lex *shell.Lex
 	st    *instructions.Stage
 	// target: this stage's image is the build's result.
 	target bool
@@ -51,7 +55,8 @@ type stage struct {
 
 func (b *builder) buildStage(i, n int, target bool) (string, error) {
 	st := &b.df.stages[i]
-	s := &stage{b: b, index: i, st: st, target: target, args: newArgList(), steps: len(st.Commands) + 1}
+	s := &stage{b: b, index: i, st: st, target: target, args: newArgList(), steps: len(st.Commands) + 1,
+		lex: shell.NewLex(b.df.escape)}
 	if b.stageTotal > 1 {
 		s.prefix = fmt.Sprintf("[%d/%d] ", n+1, b.stageTotal)
 	}
@@ -92,7 +97,7 @@ func (s *stage) report(format string, args ...any) {
 // an image (pulled if needed).
 func (s *stage) from() error {
 	b := s.b
-	base, _, err := b.lex.ProcessWord(s.st.BaseName, envGetter{args: b.global})
+	base, _, err := s.lex.ProcessWord(s.st.BaseName, envGetter{args: b.global})
 	if err != nil {
 		return b.df.errorAtStage(s.st, "%v", err)
 	}
@@ -100,7 +105,7 @@ func (s *stage) from() error {
 		return b.df.errorAtStage(s.st, "FROM names no image (%q expands to nothing)", s.st.BaseName)
 	}
 	if s.st.Platform != "" {
-		plat, _, err := b.lex.ProcessWord(s.st.Platform, envGetter{args: b.global})
+		plat, _, err := s.lex.ProcessWord(s.st.Platform, envGetter{args: b.global})
 		if err != nil {
 			return b.df.errorAtStage(s.st, "%v", err)
 		}
@@ -200,7 +205,7 @@ func (s *stage) onbuildTriggers() error {
 // expander expands variables in a word as docker does: ENV first, then ARG.
 func (s *stage) expander() instructions.SingleWordExpander {
 	return func(word string) (string, error) {
-		res, _, err := s.b.lex.ProcessWord(word, envGetter{env: s.cfg.Config.Env, args: s.args})
+		res, _, err := s.lex.ProcessWord(word, envGetter{env: s.cfg.Config.Env, args: s.args})
 		return res, err
 	}
 }
