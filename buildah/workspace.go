@@ -68,7 +68,8 @@ func removeWorkspace(st storage.Store, id string) {
 
 // commitLayer makes the working layer's changes a layer on the current
 // top layer and makes it the top. The working layer itself becomes that
-// layer when the storage driver allows (no copy of the files); otherwise
+// layer when the storage driver allows (no copy of the files); otherwise,
+// and when file times are rewritten (--timestamp, --rewrite-timestamp),
 // its diff is stored as a new layer and it is removed.
 func (s *stage) commitLayer() error {
 	ws := s.ws
@@ -77,7 +78,12 @@ func (s *stage) commitLayer() error {
 	if _, err := st.Unmount(ws.layerID, true); err != nil {
 		return fmt.Errorf("unmounting the working layer: %w", err)
 	}
-	layer, err := s.b.images.PromoteLayer(ws.layerID)
+	times := s.b.layerTimes()
+	var layer *storage.Layer
+	err := image.ErrPromoteUnsupported
+	if !times.Active() {
+		layer, err = s.b.images.PromoteLayer(ws.layerID)
+	}
 	switch {
 	case err == nil:
 		s.ws = nil
@@ -89,7 +95,7 @@ func (s *stage) commitLayer() error {
 		}
 		defer diff.Close()
 		s.dropWorkspace()
-		if layer, err = s.b.images.PutDiff(ws.parent, diff); err != nil {
+		if layer, err = s.b.images.PutDiffTimes(ws.parent, diff, times); err != nil {
 			return err
 		}
 		logrus.Debugf("build: working layer copied in %s", time.Since(t0))

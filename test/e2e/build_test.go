@@ -819,7 +819,7 @@ func TestBuildOutputAndFlags(t *testing.T) {
 		if !strings.Contains(u.Stderr, "--secret is not supported yet") {
 			t.Errorf("--secret: %s", u.Stderr)
 		}
-		e.BerthFail(125, "build", "--squash", ctx)
+		e.BerthFail(125, "build", "--squash", "--squash-all", ctx)
 		e.BerthFail(125, "build", "--network", "bridge", ctx)
 
 		// an image built by build survives save and load: its layers'
