@@ -68,9 +68,10 @@ func removeWorkspace(st storage.Store, id string) {
 
 // commitLayer makes the working layer's changes a layer on the current
 // top layer and makes it the top. The working layer itself becomes that
-// layer when the storage driver allows (no copy of the files); otherwise,
-// and when file times are rewritten (--timestamp, --rewrite-timestamp),
-// its diff is stored as a new layer and it is removed.
+// layer when the storage driver allows (no copy of the files; file times
+// fixed by --timestamp or --rewrite-timestamp are set in place first);
+// otherwise its diff, times rewritten, is stored as a new layer and it is
+// removed.
 func (s *stage) commitLayer() error {
 	ws := s.ws
 	st := s.b.store
@@ -80,8 +81,11 @@ func (s *stage) commitLayer() error {
 	}
 	times := s.b.layerTimes()
 	var layer *storage.Layer
-	err := image.ErrPromoteUnsupported
-	if !times.Active() {
+	var err error
+	if times.Active() {
+		err = s.b.images.SetLayerTimes(ws.layerID, times)
+	}
+	if err == nil {
 		layer, err = s.b.images.PromoteLayer(ws.layerID)
 	}
 	switch {

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"path/filepath"
 	"time"
 
 	"go.podman.io/storage"
+	drivers "go.podman.io/storage/drivers"
 	"go.podman.io/storage/pkg/archive"
+	"golang.org/x/sys/unix"
 )
 
 // FileTimes says how the file times in a layer's tar stream are rewritten,
@@ -77,6 +81,56 @@ func withTimes(src io.Reader, ft FileTimes) io.ReadCloser {
 		pw.CloseWithError(RewriteTimes(pw, src, ft))
 	}()
 	return pr
+}
+
+// SetLayerTimes rewrites, in place, the modification times of the files
+// a writable layer (not mounted) changed, as ft says, so that promoting
+// it (PromoteLayer) records them: the same layer as PutDiffTimes makes
+// from its diff, without copying the files. ErrPromoteUnsupported means
+// the driver keeps no directory of the layer's own changes.
+func (r *Runtime) SetLayerTimes(id string, ft FileTimes) error {
+	dir, err := r.store.DifferTarget(id)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotSupported) || errors.Is(err, drivers.ErrNotSupported) {
+			return ErrPromoteUnsupported
+		}
+		return fmt.Errorf("finding the files of layer %s: %w", id, err)
+	}
+	return setTreeTimes(dir, ft)
+}
+
+// setTreeTimes sets the times of everything under dir (not dir itself,
+// which no diff lists), without following symlinks.
+func setTreeTimes(dir string, ft FileTimes) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		var t time.Time
+		switch {
+		case ft.Set != nil:
+			t = *ft.Set
+		case ft.Clamp != nil:
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if !info.ModTime().After(*ft.Clamp) {
+				return nil
+			}
+			t = *ft.Clamp
+		default:
+			return nil
+		}
+		ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("setting the times of %s: %w", p, err)
+		}
+		return nil
+	})
 }
 
 // PutDiffTimes is PutDiff with the diff's file times rewritten as ft says.

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -103,5 +105,60 @@ func TestRewriteTimesBadInput(t *testing.T) {
 	ts := time.Unix(1, 0)
 	if err := RewriteTimes(io.Discard, bytes.NewReader([]byte("not a tar, but long enough to be read as a header block")), FileTimes{Set: &ts}); err == nil {
 		t.Error("a broken tar was rewritten without an error")
+	}
+}
+
+func TestSetTreeTimes(t *testing.T) {
+	dir := t.TempDir()
+	old, now := time.Unix(1000, 0), time.Now()
+	for _, p := range []string{"sub", "sub/deeper"} {
+		if err := os.Mkdir(filepath.Join(dir, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"new", "sub/old", "sub/deeper/new"} {
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(filepath.Join(dir, "sub/old"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	// a symlink to a file outside: its own time changes, not the target's
+	outside := filepath.Join(t.TempDir(), "target")
+	if err := os.WriteFile(outside, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	clamp := time.Unix(2000, 0)
+	if err := setTreeTimes(dir, FileTimes{Clamp: &clamp}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{"new": clamp, "sub": clamp, "sub/deeper": clamp, "sub/deeper/new": clamp, "sub/old": old, "link": clamp}
+	for p, w := range want {
+		st, err := os.Lstat(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.ModTime().Equal(w) {
+			t.Errorf("%s: %v, want %v", p, st.ModTime(), w)
+		}
+	}
+	if st, err := os.Stat(outside); err != nil || !st.ModTime().After(now.Add(-time.Minute)) {
+		t.Errorf("the symlink's target changed: %v %v", st.ModTime(), err)
+	}
+	set := time.Unix(5, 0)
+	if err := setTreeTimes(dir, FileTimes{Set: &set}); err != nil {
+		t.Fatal(err)
+	}
+	for p := range want {
+		if st, _ := os.Lstat(filepath.Join(dir, p)); !st.ModTime().Equal(set) {
+			t.Errorf("%s: %v, want %v", p, st.ModTime(), set)
+		}
+	}
+	if st, _ := os.Stat(dir); st.ModTime().Equal(set) {
+		t.Error("the layer's own directory was changed")
 	}
 }
