@@ -207,8 +207,9 @@ func cacheMetadata(key string) string {
 }
 
 // cacheKey identifies a step: the image it starts from, the instruction
-// as written, the image format, the ARG values in scope and what else
-// decides its result (the digest of what COPY and ADD copy).
+// as written, the image format, the fixed times (--timestamp, the source
+// date epoch), the ARG values in scope and what else decides its result
+// (the digest of what COPY and ADD copy).
 func (b *builder) cacheKey(parent, text string, args *argList, extra ...string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "berth-build-1\x00%s\x00%s\x00%s\x00", b.o.Format, parent, text)
