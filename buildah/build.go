@@ -70,6 +70,7 @@ func Build(ctx context.Context, o *Options) (*Result, error) {
 	if o.Err == nil {
 		o.Err = io.Discard
 	}
+	o.BuildArgs = withSourceDateEpoch(o.BuildArgs, o.SourceDateEpoch)
 	df, err := parseDockerfile(o.DockerfileName, o.Dockerfile)
 	if err != nil {
 		return nil, err
@@ -109,6 +110,11 @@ func Build(ctx context.Context, o *Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the built image: %w", err)
 	}
+	if o.Output != nil {
+		if err := b.export(img.ID, o.Output); err != nil {
+			return nil, err
+		}
+	}
 	return &Result{ImageID: img.ID, Names: o.Tags}, nil
 }
 
@@ -141,7 +147,7 @@ func (b *builder) cleanup() {
 func (b *builder) warnUnusedArgs() {
 	var unused []string
 	for k := range b.o.BuildArgs {
-		if !b.consumed[k] && !predefinedArg(k) {
+		if !b.consumed[k] && !predefinedArg(k) && !(k == sourceDateEpochArg && b.o.SourceDateEpoch != nil) {
 			unused = append(unused, k)
 		}
 	}
@@ -201,11 +207,15 @@ func cacheMetadata(key string) string {
 }
 
 // cacheKey identifies a step: the image it starts from, the instruction
-// as written, the image format, the ARG values in scope and what else
-// decides its result (the digest of what COPY and ADD copy).
+// as written, the image format, the fixed times (--timestamp, the source
+// date epoch), the ARG values in scope and what else decides its result
+// (the digest of what COPY and ADD copy).
 func (b *builder) cacheKey(parent, text string, args *argList, extra ...string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "berth-build-1\x00%s\x00%s\x00%s\x00", b.o.Format, parent, text)
+	if t := b.timesKey(); t != "" {
+		fmt.Fprintf(h, "times\x00%s\x00", t)
+	}
 	for _, kv := range args.withValues() {
 		fmt.Fprintf(h, "arg\x00%s\x00", kv)
 	}

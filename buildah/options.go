@@ -13,6 +13,7 @@ package buildah
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/oci"
@@ -61,6 +62,23 @@ type Options struct {
 	// Secrets are the --secret values by id (see ParseSecrets), for RUN
 	// --mount=type=secret; nothing of them is kept in images or the cache.
 	Secrets map[string]Secret
+
+	// SquashAll makes the final image a single layer, the base image's
+	// files included (--squash-all; --squash is Layers false).
+	SquashAll bool
+	// Timestamp (--timestamp) is the created time of the image and of the
+	// history entries the build adds, and the modification time of every
+	// file in the layers it adds.
+	Timestamp *time.Time
+	// SourceDateEpoch (--source-date-epoch, $SOURCE_DATE_EPOCH) is the
+	// created time of the image and of the history entries the build
+	// adds, and the value of the SOURCE_DATE_EPOCH build arg.
+	SourceDateEpoch *time.Time
+	// RewriteTimestamp clamps the modification times of files in the
+	// layers the build adds to SourceDateEpoch.
+	RewriteTimestamp bool
+	// Output, when not nil, exports the final image's files (--output).
+	Output *Output
 
 	// Out receives the step report and RUN's standard output; Err RUN's
 	// standard error and warnings.

@@ -46,9 +46,9 @@ type stage struct {
 	cmdSet            bool
 	ws                *workspace
 	step, steps       int
-	// fsHistory indexes the history entries of steps that changed files
-	// (without layers, only the last of them keeps the layer).
-	fsHistory []int
+	// baseHistory is the length of the history of imageID (the image
+	// the next commit starts from).
+	baseHistory int
 	// committed: the final image was committed (COMMIT reported).
 	committed bool
 }
@@ -139,7 +139,7 @@ func (s *stage) from() error {
 		return s.fromImage(img)
 	}
 	if strings.EqualFold(base, "scratch") {
-		now := time.Now().UTC()
+		now := b.createdTime()
 		s.cfg = &dockerspec.DockerOCIImage{}
 		s.cfg.Created = &now
 		s.cfg.Platform = ociv1.Platform{OS: os, Architecture: arch, Variant: variant}
@@ -163,6 +163,7 @@ func (s *stage) fromImage(img *storage.Image) error {
 	}
 	s.cfg = cfg
 	s.imageID, s.topLayer = img.ID, img.TopLayer
+	s.baseHistory = len(cfg.History)
 	if cfg.RootFS.Type == "" {
 		cfg.RootFS.Type = "layers"
 	}
@@ -263,6 +264,9 @@ func (s *stage) run(cmd instructions.Command, last bool) error {
 		}
 		extra = append(extra, labels...)
 		extra = append(extra, b.o.Annotations...)
+		if b.o.SquashAll {
+			extra = append(extra, "squash-all")
+		}
 	}
 	key := b.cacheKey(s.imageID, text, s.args, extra...)
 	if img, ok := b.cached(key); ok {
@@ -272,10 +276,11 @@ func (s *stage) run(cmd instructions.Command, last bool) error {
 		}
 		return s.stepDone(img, final)
 	}
-	now := time.Now().UTC()
+	now := b.createdTime()
 	start := time.Now()
 	defer func() { logrus.Debugf("build: step %d/%d took %s", s.step, s.steps, time.Since(start)) }()
-	entry := ociv1.History{Created: &now, CreatedBy: history, EmptyLayer: !fs}
+	// without layers, the stage's last entry gets its one layer (finish)
+	entry := ociv1.History{Created: &now, CreatedBy: history, EmptyLayer: !fs || !b.o.Layers}
 	if fs {
 		ws, err := s.workspace()
 		if err != nil {
@@ -297,13 +302,16 @@ func (s *stage) run(cmd instructions.Command, last bool) error {
 	}
 	s.cfg.Created = &now
 	s.cfg.History = append(s.cfg.History, entry)
-	if fs {
-		s.fsHistory = append(s.fsHistory, len(s.cfg.History)-1)
-	}
 	if !b.o.Layers {
 		return nil
 	}
-	if fs {
+	switch {
+	case final && b.o.SquashAll:
+		if err := s.squashAll(); err != nil {
+			return err
+		}
+		fs = true // the squashed layer is this step's
+	case fs:
 		logrus.Debugf("build: step %d ran in %s", s.step, time.Since(start))
 		if err := s.commitLayer(); err != nil {
 			return err
@@ -330,6 +338,7 @@ func (s *stage) run(cmd instructions.Command, last bool) error {
 // stepDone records the step's image and reports it.
 func (s *stage) stepDone(img *storage.Image, final bool) error {
 	s.imageID, s.topLayer = img.ID, img.TopLayer
+	s.baseHistory = len(s.cfg.History)
 	if final {
 		return s.tag(img)
 	}
@@ -379,13 +388,14 @@ func (s *stage) adopt(img *storage.Image) error {
 // finish commits a stage built without layers (or with no instruction).
 func (s *stage) finish() error {
 	b := s.b
+	squash := s.target && b.o.SquashAll
 	if len(s.st.Commands) == 0 && b.o.Layers {
 		// FROM alone: the base image is the result, unless labels change it
 		labels, err := s.finalLabels()
 		if err != nil {
 			return err
 		}
-		if !s.target || len(labels) == 0 && len(b.o.Annotations) == 0 {
+		if !s.target || len(labels) == 0 && len(b.o.Annotations) == 0 && !squash {
 			if s.imageID == "" {
 				return s.finishScratch()
 			}
@@ -398,7 +408,11 @@ func (s *stage) finish() error {
 			}
 			return nil
 		}
-		key := b.cacheKey(s.imageID, "commit", s.args, append(labels, b.o.Annotations...)...)
+		extra := append(append([]string{}, labels...), b.o.Annotations...)
+		if squash {
+			extra = append(extra, "squash-all")
+		}
+		key := b.cacheKey(s.imageID, "commit", s.args, extra...)
 		if img, ok := b.cached(key); ok {
 			s.report("--> Using cache %s", img.ID)
 			return s.stepDone(img, true)
@@ -406,8 +420,13 @@ func (s *stage) finish() error {
 		if err := s.applyFinalLabels(); err != nil {
 			return err
 		}
-		now := time.Now().UTC()
+		now := b.createdTime()
 		s.cfg.Created = &now
+		if squash {
+			if err := s.squashAll(); err != nil {
+				return err
+			}
+		}
 		s.reportCommit()
 		img, err := s.commitImage(key, true)
 		if err != nil {
@@ -415,11 +434,19 @@ func (s *stage) finish() error {
 		}
 		return s.stepDone(img, true)
 	}
-	// without layers: one layer for everything the stage changed
-	if s.ws != nil {
-		for _, h := range s.fsHistory[:len(s.fsHistory)-1] {
-			s.cfg.History[h].EmptyLayer = true
+	// without layers: one layer for everything the stage changed, which
+	// podman makes (even empty) for every stage that ran instructions (its
+	// own or ONBUILD triggers) and gives to the stage's last history entry
+	switch {
+	case squash:
+		if err := s.squashAll(); err != nil {
+			return err
 		}
+	case len(s.cfg.History) > s.baseHistory:
+		if _, err := s.workspace(); err != nil {
+			return err
+		}
+		s.cfg.History[len(s.cfg.History)-1].EmptyLayer = false
 		if err := s.commitLayer(); err != nil {
 			return err
 		}
@@ -478,6 +505,13 @@ func (s *stage) commitImage(key string, final bool) (*storage.Image, error) {
 	img, err := s.b.images.CreateLayeredImage(li)
 	if err != nil {
 		return nil, err
+	}
+	if img.TopLayer != s.topLayer && s.topLayer != "" {
+		// an image with this ID existed (a reproducible build made it
+		// before): the layer this build made for it is a duplicate
+		if err := s.b.images.DeleteLayerIfUnused(s.topLayer); err != nil {
+			logrus.Debugf("build: removing duplicate layer %s: %v", s.topLayer, err)
+		}
 	}
 	s.b.remember(key, img.ID)
 	return img, nil

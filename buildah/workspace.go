@@ -71,8 +71,10 @@ func removeWorkspace(st storage.Store, id string) {
 
 // commitLayer makes the working layer's changes a layer on the current
 // top layer and makes it the top. The working layer's files move into
-// that layer when the storage driver allows (no copy); otherwise its diff
-// is stored as a new layer. Either way the working layer is removed.
+// that layer when the storage driver allows (no copy; file times fixed by
+// --timestamp or --rewrite-timestamp are set in place first); otherwise
+// its diff, times rewritten, is stored as a new layer. Either way the
+// working layer is removed.
 func (s *stage) commitLayer() error {
 	ws := s.ws
 	st := s.b.store
@@ -80,7 +82,15 @@ func (s *stage) commitLayer() error {
 	if _, err := st.Unmount(ws.layerID, true); err != nil {
 		return fmt.Errorf("unmounting the working layer: %w", err)
 	}
-	layer, err := s.b.images.PromoteLayer(ws.layerID)
+	times := s.b.layerTimes()
+	var layer *storage.Layer
+	var err error
+	if times.Active() {
+		err = s.b.images.SetLayerTimes(ws.layerID, times)
+	}
+	if err == nil {
+		layer, err = s.b.images.PromoteLayer(ws.layerID)
+	}
 	switch {
 	case err == nil:
 		s.ws = nil
@@ -92,7 +102,7 @@ func (s *stage) commitLayer() error {
 		}
 		defer diff.Close()
 		s.dropWorkspace()
-		if layer, err = s.b.images.PutDiff(ws.parent, diff); err != nil {
+		if layer, err = s.b.images.PutDiffTimes(ws.parent, diff, times); err != nil {
 			return err
 		}
 		logrus.Debugf("build: working layer copied in %s", time.Since(t0))

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/berth-containers/berth/buildah"
 	"github.com/berth-containers/berth/pkg/image"
@@ -29,9 +32,13 @@ type buildFlags struct {
 	compress, disableCompression                bool
 	rf                                          registryFlags
 	// flags podman has and berth refuses for now
-	unsupported map[string]*[]string
-	squash      bool
-	squashAll   bool
+	unsupported      map[string]*[]string
+	squash           bool
+	squashAll        bool
+	timestamp        int64
+	sourceDateEpoch  string
+	rewriteTimestamp bool
+	output           string
 }
 
 // unsupportedBuildFlags are refused with "not supported yet" rather than
@@ -99,11 +106,15 @@ func buildCommand(use string) *cobra.Command {
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use existing cached images for the container build")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "refrain from announcing build instructions and image read/write progress")
 	fl.BoolVar(&f.rm, "rm", true, "remove intermediate containers after a successful build (berth keeps none)")
-	fl.BoolVar(&f.forceRm, "force-rm", false, "always remove intermediate containers after a build, even if the build is unsuccessful (berth keeps none)")
+	fl.BoolVar(&f.forceRm, "force-rm", true, "always remove intermediate containers after a build, even if the build is unsuccessful (berth keeps none)")
 	fl.BoolVar(&f.compress, "compress", false, "this is legacy option, which has no effect on the image")
 	fl.BoolVarP(&f.disableCompression, "disable-compression", "D", true, "don't compress layers by default")
-	fl.BoolVar(&f.squash, "squash", false, "squash newly built layers into a single new layer (not supported yet)")
-	fl.BoolVar(&f.squashAll, "squash-all", false, "squash all layers into a single layer (not supported yet)")
+	fl.BoolVar(&f.squash, "squash", false, "squash newly built layers into a single new layer")
+	fl.BoolVar(&f.squashAll, "squash-all", false, "Squash all layers into a single layer")
+	fl.Int64Var(&f.timestamp, "timestamp", 0, "set created timestamp to the specified epoch seconds to allow for deterministic builds, defaults to current time")
+	fl.StringVar(&f.sourceDateEpoch, "source-date-epoch", "", "set the created timestamps of the image and its new history entries to these epoch `seconds` (default $SOURCE_DATE_EPOCH)")
+	fl.BoolVar(&f.rewriteTimestamp, "rewrite-timestamp", false, "clamp the times of files in new layers to --source-date-epoch")
+	fl.StringVarP(&f.output, "output", "o", "", "output destination (format: type=local,dest=path)")
 	f.rf.add(cmd)
 	for _, name := range unsupportedBuildFlags {
 		v := new([]string)
@@ -140,8 +151,9 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	if push := cmd.Flags().Lookup("push"); push != nil && push.Changed {
 		return errors.New("buildx build --push is not supported yet: build, then berth push")
 	}
-	if f.squash || f.squashAll {
-		return errors.New("build --squash and --squash-all are not supported yet")
+	layers, squashAll, err := squashFlags(cmd, f)
+	if err != nil {
+		return err
 	}
 	if err := checkBuildPlatform(f); err != nil {
 		return err
@@ -216,6 +228,16 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	timestamp, sde, err := buildTimes(cmd, f, buildArgs)
+	if err != nil {
+		return err
+	}
+	var output *buildah.Output
+	if cmd.Flags().Changed("output") {
+		if output, err = buildOutput(f.output); err != nil {
+			return err
+		}
+	}
 	var tags []string
 	for _, t := range f.tags {
 		n, err := image.NormalizeName(t)
@@ -246,13 +268,20 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	if !f.quiet {
 		copyOpts.Progress = os.Stderr
 	}
+	var out io.Writer = os.Stdout
+	if output != nil && output.Stdout {
+		// the tar alone goes to standard output
+		out = os.Stderr
+	}
 	opts := &buildah.Options{
 		ContextDir: contextDir, Dockerfile: content, DockerfileName: name,
 		Tags: tags, BuildArgs: buildArgs, Labels: f.labels, Annotations: f.annotations,
-		Target: f.target, Format: format, Layers: f.layers, NoCache: f.noCache, Quiet: f.quiet,
+		Target: f.target, Format: format, Layers: layers, NoCache: f.noCache, Quiet: f.quiet,
 		Network: f.network, IgnoreFile: f.ignoreFile, Jobs: f.jobs, Secrets: secrets,
 		BuildContexts: namedContexts(named),
-		Out:           os.Stdout, Err: os.Stderr,
+		SquashAll:     squashAll, Timestamp: timestamp, SourceDateEpoch: sde, RewriteTimestamp: f.rewriteTimestamp,
+		Output: output,
+		Out:    out, Err: os.Stderr,
 		Images: ir, Runtime: ociRT, RunDir: runDir, Rootless: rootless.IsRootless(),
 		Pull: func(ctx context.Context, name string) (*storage.Image, error) {
 			return pullBase(ctx, ir, name, pull, copyOpts)
@@ -267,8 +296,79 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 			return fmt.Errorf("writing --iidfile: %w", err)
 		}
 	}
-	fmt.Println(res.ImageID)
+	fmt.Fprintln(out, res.ImageID)
 	return nil
+}
+
+// squashFlags turns --squash and --squash-all into the layers setting and
+// the squash of the final image, as podman does: --squash is a build
+// without layers (the new layers in one), --squash-all also puts the base
+// image's files in that one layer and builds without layers unless
+// --layers is given.
+func squashFlags(cmd *cobra.Command, f *buildFlags) (layers, squashAll bool, err error) {
+	fl := cmd.Flags()
+	if fl.Changed("squash") && (fl.Changed("layers") || fl.Changed("squash-all")) {
+		return false, false, errors.New("cannot specify --squash with --layers and --squash-all with --squash")
+	}
+	layers = f.layers
+	if f.squash {
+		layers = false
+	}
+	if fl.Changed("squash-all") && f.squashAll {
+		squashAll = true
+		if !fl.Changed("layers") {
+			layers = false
+		}
+	}
+	return layers, squashAll, nil
+}
+
+// buildTimes reads --timestamp and the source date epoch: the
+// --source-date-epoch flag, else the SOURCE_DATE_EPOCH build arg, else
+// the SOURCE_DATE_EPOCH environment variable.
+func buildTimes(cmd *cobra.Command, f *buildFlags, buildArgs map[string]string) (timestamp, sde *time.Time, err error) {
+	fl := cmd.Flags()
+	if fl.Changed("timestamp") {
+		t := time.Unix(f.timestamp, 0).UTC()
+		timestamp = &t
+	}
+	value, set := f.sourceDateEpoch, fl.Changed("source-date-epoch")
+	if set && timestamp != nil {
+		return nil, nil, errors.New("--timestamp and --source-date-epoch cannot be used together")
+	}
+	if !set {
+		if v, ok := buildArgs["SOURCE_DATE_EPOCH"]; ok {
+			value, set = v, true
+		} else if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+			value, set = v, true
+		}
+	}
+	if set {
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("error parsing source-date-epoch offset %q: %w", value, err)
+		}
+		t := time.Unix(n, 0).UTC()
+		sde = &t
+	}
+	return timestamp, sde, nil
+}
+
+// buildOutput parses --output; a relative file or directory is relative
+// to the working directory (podman's: dest= alone is the directory itself).
+func buildOutput(spec string) (*buildah.Output, error) {
+	out, err := buildah.ParseOutput(spec)
+	if err != nil || out == nil {
+		return out, err
+	}
+	if out.Stdout {
+		out.Writer = os.Stdout
+		return out, nil
+	}
+	if out.Dest, err = filepath.Abs(out.Dest); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // checkBuildPlatform refuses --platform, --os, --arch and --variant

@@ -813,7 +813,7 @@ func TestBuildOutputAndFlags(t *testing.T) {
 		if !strings.Contains(u.Stderr, "--ssh is not supported yet") {
 			t.Errorf("--ssh: %s", u.Stderr)
 		}
-		e.BerthFail(125, "build", "--squash", ctx)
+		e.BerthFail(125, "build", "--squash", "--squash-all", ctx)
 		e.BerthFail(125, "build", "--network", "bridge", ctx)
 
 		// an image built by build survives save and load: its layers'
