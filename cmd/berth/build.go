@@ -44,7 +44,7 @@ type buildFlags struct {
 // unsupportedBuildFlags are refused with "not supported yet" rather than
 // "unknown flag", so that scripts learn what is missing.
 var unsupportedBuildFlags = []string{"ssh", "volume", "cache-from", "cache-to", "env", "unsetenv",
-	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "timestamp", "isolation",
+	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "isolation",
 	"userns", "manifest", "sign-by", "cpp-flag", "logfile", "from"}
 
 func newBuildCommand() *cobra.Command {

@@ -3,7 +3,6 @@ package image
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	ociv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/storage"
-	"go.podman.io/storage/pkg/archive"
 )
 
 // CommitOptions describe the image made from a container's changes.
@@ -46,49 +44,23 @@ func (r *Runtime) Commit(base *storage.Image, layerID, name string, opts CommitO
 		}
 		names = []string{n.String()}
 	}
-	// The diff is spooled to a file: storage holds its layer lock while a
-	// Diff is open, and PutLayer needs that lock.
-	diff, err := r.spoolDiff(layerID)
+	diff, err := r.SpoolDiff(layerID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the container's changes: %w", err)
 	}
-	defer os.Remove(diff.Name())
 	defer diff.Close()
-	layer, _, err := r.store.PutLayer("", base.TopLayer, nil, "", false, nil, diff)
+	layer, err := r.PutDiff(base.TopLayer, diff)
 	if err != nil {
 		return nil, fmt.Errorf("storing the container's changes: %w", err)
 	}
 	img, err := r.commitImage(base, baseManifest, cfg, layer, names, opts)
 	if err != nil {
-		_ = r.store.DeleteLayer(layer.ID)
+		_ = r.DeleteLayerIfUnused(layer.ID)
 		return nil, err
 	}
 	return img, nil
 }
 
-func (r *Runtime) spoolDiff(layerID string) (*os.File, error) {
-	uncompressed := archive.Uncompressed
-	diff, err := r.store.Diff("", layerID, &storage.DiffOptions{Compression: &uncompressed})
-	if err != nil {
-		return nil, fmt.Errorf("reading the container's changes: %w", err)
-	}
-	defer diff.Close()
-	f, err := os.CreateTemp(tmpDir(), "berth-commit-")
-	if err != nil {
-		return nil, fmt.Errorf("spooling the container's changes: %w", err)
-	}
-	if _, err := io.Copy(f, diff); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("spooling the container's changes: %w", err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return f, nil
-}
 
 // tmpDir is where big temporary files go: $TMPDIR, else /var/tmp (often
 // on disk rather than in memory), as containers/image does.

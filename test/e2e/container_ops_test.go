@@ -91,6 +91,12 @@ func TestCpCommitExportDiff(t *testing.T) {
 		if !strings.Contains(e.BerthOK("history", "committed").Stdout, "from e2e") {
 			t.Fatal("commit message missing from history")
 		}
+		// pushed and pulled back while it is still here: the same image
+		ref := sharedRegistry(t, false).Ref("committed-" + map[bool]string{true: "rootless", false: "root"}[e.Rootless()])
+		e.BerthOK("push", "--tls-verify=false", "committed", ref)
+		if got := lastLine(e.BerthOK("pull", "--tls-verify=false", ref).Stdout); got != id {
+			t.Errorf("pulling the pushed commit gave %s, want %s", got, id)
+		}
 	})
 }
 
