@@ -83,9 +83,22 @@ type copyPlan struct {
 	destDir bool
 	chmod   *fileMode
 	// tmp holds the downloads and here-documents until the step is done.
-	tmp    string
+	tmp string
+	// digest covers what is copied, but not the files' times, so that the
+	// history text (and with --timestamp the image) is the same for any
+	// checkout of the same files; times covers their modification times,
+	// which COPY keeps: the cache key needs both.
 	digest string
+	times  hash.Hash
 	kind   string
+}
+
+// cacheDigest is what decides the step's result.
+func (p *copyPlan) cacheDigest() string {
+	if p.times == nil {
+		return p.digest
+	}
+	return p.digest + "+times:" + hex.EncodeToString(p.times.Sum(nil))
 }
 
 // copyItem is one source: a file or directory tree.
@@ -323,7 +336,10 @@ func (s *stage) planContext(p *copyPlan, h hash.Hash, want digest.Digest, root s
 			return b.df.errorAt(p.cmd, "%v", err)
 		}
 		for _, it := range items {
-			if err := digestItem(h, it, f); err != nil {
+			if p.times == nil {
+				p.times = sha256.New()
+			}
+			if err := digestItem(h, p.times, it, f); err != nil {
 				return b.df.errorAt(p.cmd, "%v", err)
 			}
 		}
@@ -592,13 +608,15 @@ func walkItem(it copyItem, f copyFilter, fn func(rel, host string, info fs.FileI
 }
 
 // digestItem adds what decides a copy's result to h: names, types,
-// modes, sizes, modification times, link targets and file contents.
-func digestItem(h hash.Hash, it copyItem, f copyFilter) error {
+// modes, sizes, link targets and file contents; and the modification
+// times to times (h again where they count the same).
+func digestItem(h, times io.Writer, it copyItem, f copyFilter) error {
 	fmt.Fprintf(h, "item\x00%s\x00%s\x00%s\x00", it.rel, it.name, it.under)
 	buf := make([]byte, 32<<10)
 	return walkItem(it, f, func(rel, host string, info fs.FileInfo, implicit bool) error {
 		mode := info.Mode()
-		fmt.Fprintf(h, "e\x00%s\x00%d\x00%d\x00%d\x00%t\x00", rel, uint32(mode), info.Size(), info.ModTime().UnixNano(), implicit)
+		fmt.Fprintf(h, "e\x00%s\x00%d\x00%d\x00%t\x00", rel, uint32(mode), info.Size(), implicit)
+		fmt.Fprintf(times, "%s\x00%d\x00", rel, info.ModTime().UnixNano())
 		switch {
 		case mode&fs.ModeSymlink != 0:
 			target, err := os.Readlink(host)

@@ -149,7 +149,7 @@ func (s *stage) planMount(c *instructions.RunCommand, m *instructions.Mount) (*r
 			return nil, nil, b.df.errorAt(c, "RUN --mount: %v", err)
 		}
 		h := sha256.New()
-		if err := digestItem(h, *item, copyFilter{}); err != nil {
+		if err := digestItem(h, h, *item, copyFilter{}); err != nil {
 			return nil, nil, b.df.errorAt(c, "RUN --mount: %v", err)
 		}
 		rm.ctx = item
@@ -178,7 +178,7 @@ func (s *stage) planMount(c *instructions.RunCommand, m *instructions.Mount) (*r
 		return nil, nil, b.df.errorAt(c, "RUN --mount: %v", err)
 	}
 	h := sha256.New()
-	if err := digestItem(h, *item, copyFilter{ignore: ig}); err != nil {
+	if err := digestItem(h, h, *item, copyFilter{ignore: ig}); err != nil {
 		return nil, nil, b.df.errorAt(c, "RUN --mount: %v", err)
 	}
 	if rm.filtered, err = hasExcluded(*item, ig); err != nil {
@@ -410,8 +410,7 @@ func (b *builder) scratchDir() (string, error) {
 	b.scratchSwept.Do(func() {
 		if entries, err := os.ReadDir(root); err == nil {
 			for _, e := range entries {
-				pidText, _, _ := strings.Cut(e.Name(), "-")
-				if pid, err := strconv.Atoi(pidText); err == nil && pid != os.Getpid() && !processAlive(pid) {
+				if leftBehind(e.Name(), "") {
 					removeScratch(filepath.Join(root, e.Name()))
 				}
 			}

@@ -247,7 +247,7 @@ func (s *stage) run(cmd instructions.Command, last bool) error {
 		}
 		defer p.cleanup() // the step's downloads and here-documents
 		copyOp = p
-		extra = append(extra, p.digest)
+		extra = append(extra, p.cacheDigest())
 		history = p.history()
 	default:
 		h, err := s.apply(cmd)

@@ -167,13 +167,7 @@ func (b *builder) removeStaleRuns() {
 		return
 	}
 	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), runIDPrefix)
-		if !ok {
-			continue
-		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || processAlive(pid) {
+		if !leftBehind(e.Name(), runIDPrefix) {
 			continue
 		}
 		logrus.Debugf("build: removing RUN container %s of a build that is gone", e.Name())
@@ -197,19 +191,25 @@ func (b *builder) removeStaleWorkspaces() {
 	}
 	for i := range layers {
 		for _, n := range layers[i].Names {
-			rest, ok := strings.CutPrefix(n, workspaceNamePrefix)
-			if !ok {
-				continue
-			}
-			pidText, _, _ := strings.Cut(rest, "-")
-			pid, err := strconv.Atoi(pidText)
-			if err != nil || processAlive(pid) {
+			if !leftBehind(n, workspaceNamePrefix) {
 				continue
 			}
 			logrus.Debugf("build: removing working layer %s of a build that is gone", layers[i].ID)
 			removeWorkspace(b.store, layers[i].ID)
 		}
 	}
+}
+
+// leftBehind reports whether name (prefix, berth's pid, "-" and more)
+// belongs to a build that is gone.
+func leftBehind(name, prefix string) bool {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return false
+	}
+	pidText, _, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(pidText)
+	return err == nil && pid != os.Getpid() && !processAlive(pid)
 }
 
 // processAlive reports whether pid runs the same program as this one (a

@@ -359,6 +359,16 @@ RUN ln -s /copied/a.txt /link && ln /copied/a.txt /hard
 				if f3 := e.imageFacts("localhost/e2e/repro-3"); f3 != f1 {
 					t.Errorf("after rmi the image differs:\n%s\n%s", f3, f1)
 				}
+				// a fresh checkout: the same files, other modification times
+				later := time.Now().Add(time.Duration(len(mode.name)) * time.Minute)
+				for name := range files {
+					if err := os.Chtimes(filepath.Join(ctx, name), later, later); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if four := build("localhost/e2e/repro-4"); four != one {
+					t.Errorf("the same files with other times made %s, want %s", four, one)
+				}
 				// the image works
 				if got := e.runIn("localhost/e2e/repro-3", "cat /link /hard /copied/b.txt; ls /bin/vi 2>/dev/null || echo no-vi"); got != "a\na\nb\nno-vi" {
 					t.Errorf("the reproducible image: %q", got)
