@@ -32,7 +32,7 @@ type stage struct {
 	// lex expands variables; the stage's own (a Lex is not safe for
 	// concurrent use, and stages may run in parallel).
 	lex *shell.Lex
-	st    *instructions.Stage
+	st  *instructions.Stage
 	// target: this stage's image is the build's result.
 	target bool
 	prefix string // "[2/3] " when several stages are built

@@ -61,7 +61,6 @@ func (r *Runtime) Commit(base *storage.Image, layerID, name string, opts CommitO
 	return img, nil
 }
 
-
 // tmpDir is where big temporary files go: $TMPDIR, else /var/tmp (often
 // on disk rather than in memory), as containers/image does.
 func tmpDir() string {
