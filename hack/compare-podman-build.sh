@@ -12,8 +12,14 @@ BERTH=$(readlink -f "${2:-bin/berth}")
 USER_NAME=${USER_NAME:-berthtest}
 WORK=$(mktemp -d /tmp/berth-compare.XXXXXX)
 chmod 755 "$WORK"
-trap 'rm -rf "$WORK" 2>/dev/null || true' EXIT
 as_user() { runuser -u "$USER_NAME" -- env -u XDG_RUNTIME_DIR HOME="$WORK/home" TMPDIR="$WORK/tmp" "$@"; }
+cleanup() {
+	# the pause processes this run started (berth's and podman's)
+	pkill -u "$USER_NAME" -f "^$WORK/berth __pause" 2>/dev/null || true
+	as_user podman system migrate >/dev/null 2>&1 || true
+	rm -rf "$WORK" 2>/dev/null || true
+}
+trap cleanup EXIT
 mkdir -p "$WORK/home" "$WORK/tmp" && chown "$USER_NAME" "$WORK/home" "$WORK/tmp"
 install -m 755 "$BERTH" "$WORK/berth"
 install -m 755 "$(dirname "$BERTH")/berth-monitor" "$WORK/berth-monitor"

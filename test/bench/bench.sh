@@ -21,6 +21,9 @@ REG_PID=
 
 cleanup() {
 	[ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null || true
+	# the pause processes this run started (berth's and podman's)
+	pkill -u "$BENCH_USER" -f "^$WORK/berth __pause" 2>/dev/null || true
+	as_user podman system migrate >/dev/null 2>&1 || true
 	# stores hold overlay mounts and files of subordinate uids
 	{ grep -o " $WORK[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 	rm -rf "$WORK"
