@@ -469,7 +469,7 @@ func TestBuildAddURLFailureLeavesNothing(t *testing.T) {
 		if err := mkdirOwned(tmp, 0o700, e.user); err != nil {
 			t.Fatal(err)
 		}
-		e.SetEnv("TMPDIR", tmp)
+		e.UseTmpDir(tmp)
 		ctx := e.buildContext("urlfail", "FROM {{BASE}}\nARG SRV\nCOPY <<EOF /doc\ndoc\nEOF\nADD --checksum="+sha256Of("nope")+" $SRV/file.txt /f\n", nil)
 		before := e.BerthOK("images", "-a", "-q").Lines()
 		r := e.BerthFail(125, "build", "--build-arg", "SRV="+copyServerURL(), "-t", "localhost/e2e/urlfail", ctx)

@@ -346,8 +346,9 @@ type Env struct {
 	base  string
 	user  *sysUser // nil for root
 	extra []string // environment added with SetEnv
-	// xdgDir is the XDG_RUNTIME_DIR set with UseXDGRuntimeDir.
-	xdgDir string
+	// pausePidFiles are the pid files of pause processes started for
+	// UseXDGRuntimeDir and UseTmpDir, killed at the end.
+	pausePidFiles []string
 }
 
 // forEachMode runs fn as subtests "root" and "rootless", each with a fresh store.
@@ -408,8 +409,18 @@ func (e *Env) UseXDGRuntimeDir() string {
 		e.T.Fatal(err)
 	}
 	e.SetEnv("XDG_RUNTIME_DIR", dir)
-	e.xdgDir = dir
+	e.pausePidFiles = append(e.pausePidFiles, filepath.Join(dir, "berth", "pause.pid"))
 	return dir
+}
+
+// UseTmpDir gives e's commands TMPDIR=dir. For rootless without
+// XDG_RUNTIME_DIR this also moves the pause process' pid file there: a
+// pause process started for it is killed when the test ends.
+func (e *Env) UseTmpDir(dir string) {
+	e.SetEnv("TMPDIR", dir)
+	if e.user != nil {
+		e.pausePidFiles = append(e.pausePidFiles, filepath.Join(dir, fmt.Sprintf("berth-run-%d", e.user.UID), "pause.pid"))
+	}
 }
 
 // Rootless reports whether e runs berth as the unprivileged user.
@@ -441,8 +452,9 @@ func (e *Env) cleanup() {
 	}
 	// Whatever still runs from this store (monitors, a hung berth) goes.
 	killProcessesMentioning(e.base + "/")
-	if e.xdgDir != "" {
-		killPauseByPidFile(filepath.Join(e.xdgDir, "berth", "pause.pid"))
+	// after the berth commands above, which may have started them
+	for _, f := range e.pausePidFiles {
+		killPauseByPidFile(f)
 	}
 	if os.Getenv("BERTH_E2E_KEEP") != "" {
 		return
