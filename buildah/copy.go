@@ -287,11 +287,12 @@ func checkCopySources(sp copySpec) (digest.Digest, error) {
 // planFrom resolves --from: the image is known now, its files are
 // resolved when the step runs.
 func (s *stage) planFrom(p *copyPlan, h hash.Hash) error {
-	id, name, err := s.resolveFrom(p.cmd, p.spec.from)
+	from := p.spec.from
+	id, err := s.imageFrom(p.cmd, "COPY --from", from, fmt.Sprintf("COPY --from=%s: the stage is defined after this one", from))
 	if err != nil {
 		return err
 	}
-	p.fromImage, p.fromName = id, name
+	p.fromImage, p.fromName = id, from
 	fmt.Fprintf(h, "from\x00%s\x00", id)
 	for _, src := range p.spec.sources {
 		fmt.Fprintf(h, "src\x00%s\x00", src)
@@ -369,33 +370,35 @@ func (p *copyPlan) resolve(root string, patterns []string, f copyFilter, where s
 	return items, nil
 }
 
-// resolveFrom finds the image COPY --from reads: a --build-context image,
-// a stage built before, or an image (pulled if needed).
-func (s *stage) resolveFrom(cmd instructions.Command, from string) (string, string, error) {
+// imageFrom finds the image COPY --from or RUN --mount from= names: a
+// --build-context image, a stage built before, or an image (pulled if
+// needed). flag names the option in errors; later is the error for a
+// stage defined after this one.
+func (s *stage) imageFrom(cmd instructions.Command, flag, from, later string) (string, error) {
 	b := s.b
 	if id, ok, err := b.namedImage(from); ok {
 		if err != nil {
-			return "", "", b.df.errorAt(cmd, "COPY --from=%s: %v", from, err)
+			return "", b.df.errorAt(cmd, "%s=%s: %v", flag, from, err)
 		}
-		return id, from, nil
+		return id, nil
 	}
 	if j, ok := b.df.stageIndex(from, s.index); ok {
 		id, built := b.result(j)
 		if !built {
-			return "", "", b.df.errorAt(cmd, "stage %q was not built", from)
+			return "", b.df.errorAt(cmd, "stage %q was not built", from)
 		}
-		return id, from, nil
+		return id, nil
 	}
 	for j := s.index; j < len(b.df.stages); j++ {
 		if strings.EqualFold(b.df.stages[j].Name, from) {
-			return "", "", b.df.errorAt(cmd, "COPY --from=%s: the stage is defined after this one", from)
+			return "", b.df.errorAt(cmd, "%s", later)
 		}
 	}
 	img, err := b.o.Pull(b.ctx, from)
 	if err != nil {
-		return "", "", b.df.errorAt(cmd, "COPY --from=%s: %v", from, err)
+		return "", b.df.errorAt(cmd, "%s=%s: %v", flag, from, err)
 	}
-	return img.ID, from, nil
+	return img.ID, nil
 }
 
 func hasGlob(p string) bool { return strings.ContainsAny(p, "*?[") }
@@ -792,12 +795,26 @@ type dirTime struct {
 	info fs.FileInfo
 }
 
-// copier writes files into the working container's root.
+// copier writes files into the working container's root (or, for RUN
+// --mount, into a new directory: root is then that directory).
 type copier struct {
-	root     string
-	uid, gid int
-	chmod    *fileMode
-	rootless bool
+	root string
+	// uid and gid own what is copied (--chown). keepOwners (RUN --mount
+	// copies) gives each copy its source's owner instead: uid and gid
+	// then only own the directories made for re-included files (-1
+	// leaves them mkdir's owner).
+	uid, gid   int
+	keepOwners bool
+	chmod      *fileMode
+	rootless   bool
+}
+
+// owner is who is to own the copy of a file.
+func (c *copier) owner(info fs.FileInfo) (int, int) {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && c.keepOwners {
+		return int(st.Uid), int(st.Gid)
+	}
+	return c.uid, c.gid
 }
 
 // mkdirAll creates dir (a resolved host path under root) and its missing
@@ -911,17 +928,18 @@ func (c *copier) dir(dst string, info fs.FileInfo, keep bool) (string, bool, err
 	if err := os.Mkdir(dst, 0o700); err != nil {
 		return "", false, fmt.Errorf("creating %s: %w", c.inRoot(dst), err)
 	}
-	if err := os.Lchown(dst, c.uid, c.gid); err != nil {
-		return "", false, fmt.Errorf("changing the owner of %s: %w", c.inRoot(dst), err)
-	}
-	mode := uint32(0o755)
+	uid, gid, mode := c.uid, c.gid, uint32(0o755)
 	if !keep {
+		uid, gid = c.owner(info)
 		mode = unixMode(info)
+	}
+	if err := os.Lchown(dst, uid, gid); err != nil {
+		return "", false, fmt.Errorf("changing the owner of %s: %w", c.inRoot(dst), err)
 	}
 	if c.chmod != nil {
 		mode = c.chmod.apply(mode, true)
 	}
-	if err := os.Chmod(dst, fs.FileMode(mode&0o777)|goModeBits(mode)); err != nil {
+	if err := os.Chmod(dst, goMode(mode)); err != nil {
 		return "", false, err
 	}
 	return dst, !keep, nil
@@ -937,6 +955,7 @@ func (c *copier) entry(src string, info fs.FileInfo, dst string) error {
 			return err
 		}
 	}
+	uid, gid := c.owner(info)
 	mode := info.Mode()
 	switch {
 	case mode.IsRegular():
@@ -949,7 +968,7 @@ func (c *copier) entry(src string, info fs.FileInfo, dst string) error {
 		if err := os.Symlink(target, dst); err != nil {
 			return err
 		}
-		if err := os.Lchown(dst, c.uid, c.gid); err != nil {
+		if err := os.Lchown(dst, uid, gid); err != nil {
 			return err
 		}
 		return setTimes(dst, info)
@@ -966,8 +985,15 @@ func (c *copier) entry(src string, info fs.FileInfo, dst string) error {
 			}
 			return fmt.Errorf("creating %s: %w", c.inRoot(dst), err)
 		}
-		if err := os.Lchown(dst, c.uid, c.gid); err != nil {
+		if err := os.Lchown(dst, uid, gid); err != nil {
 			return err
+		}
+		// mknod applied berth's umask: a copy keeping owners keeps the
+		// source's mode (COPY keeps mknod's, as it always has)
+		if c.keepOwners {
+			if err := os.Chmod(dst, goMode(unixMode(info))); err != nil {
+				return err
+			}
 		}
 		return setTimes(dst, info)
 	}
@@ -992,12 +1018,12 @@ func (c *copier) file(src string, info fs.FileInfo, dst string) error {
 	if c.chmod != nil {
 		mode = c.chmod.apply(mode, false)
 	}
-	if err := out.Chown(c.uid, c.gid); err != nil {
+	if err := out.Chown(c.owner(info)); err != nil {
 		out.Close()
 		return fmt.Errorf("changing the owner of %s: %w", c.inRoot(dst), err)
 	}
 	// after chown, which clears set-user-ID bits
-	if err := out.Chmod(fs.FileMode(mode&0o777) | goModeBits(mode)); err != nil {
+	if err := out.Chmod(goMode(mode)); err != nil {
 		out.Close()
 		return err
 	}
@@ -1046,9 +1072,10 @@ func unixMode(info fs.FileInfo) uint32 {
 	return uint32(info.Mode().Perm())
 }
 
-// goModeBits turns setuid, setgid and sticky bits into fs.FileMode bits.
-func goModeBits(mode uint32) fs.FileMode {
-	var m fs.FileMode
+// goMode turns a Unix mode (permissions, setuid, setgid and sticky bits)
+// into an fs.FileMode.
+func goMode(mode uint32) fs.FileMode {
+	m := fs.FileMode(mode & 0o777)
 	if mode&unix.S_ISUID != 0 {
 		m |= fs.ModeSetuid
 	}

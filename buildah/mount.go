@@ -5,14 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -188,36 +186,13 @@ func (s *stage) planMount(c *instructions.RunCommand, m *instructions.Mount) (*r
 	return rm, append(key, "context\x00"+hex.EncodeToString(h.Sum(nil))), nil
 }
 
-// mountFrom finds the image from= names: a stage built before, or an
-// image (pulled if needed).
+// mountFrom finds the image from= names (see imageFrom); a directory
+// --build-context is bound by planMount, never copied.
 func (s *stage) mountFrom(c *instructions.RunCommand, from string) (string, error) {
-	b := s.b
-	if id, ok, err := b.namedImage(from); ok {
-		if err != nil {
-			return "", b.df.errorAt(c, "RUN --mount from=%s: %v", from, err)
-		}
-		return id, nil
+	if _, ok := s.b.namedDir(from); ok {
+		return "", s.b.df.errorAt(c, "RUN --mount from=%s: a directory build context can only be bind mounted", from)
 	}
-	if _, ok := b.namedDir(from); ok {
-		return "", b.df.errorAt(c, "RUN --mount from=%s: a directory build context can only be bind mounted", from)
-	}
-	if j, ok := b.df.stageIndex(from, s.index); ok {
-		id, built := b.result(j)
-		if !built {
-			return "", b.df.errorAt(c, "stage %q was not built", from)
-		}
-		return id, nil
-	}
-	for j := s.index; j < len(b.df.stages); j++ {
-		if strings.EqualFold(b.df.stages[j].Name, from) {
-			return "", b.df.errorAt(c, "cannot mount from stage %q, stage needs to be defined before current command", from)
-		}
-	}
-	img, err := b.o.Pull(b.ctx, from)
-	if err != nil {
-		return "", b.df.errorAt(c, "RUN --mount from=%s: %v", from, err)
-	}
-	return img.ID, nil
+	return s.imageFrom(c, "RUN --mount from", from, fmt.Sprintf("cannot mount from stage %q, stage needs to be defined before current command", from))
 }
 
 // contextIgnore is the context's ignore rules, read once (Build reads
@@ -361,23 +336,13 @@ func (s *stage) bindSource(rm *runMount, p *preparedMounts) (string, error) {
 	if rm.ctx != nil {
 		ig = b.ignore
 	} else {
-		root, err := b.mountImage(rm.fromImage)
-		if err != nil {
+		it, err := s.imageSource(rm)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("source %q: no such file or directory in stage or image %s", rm.m.Source, rm.fromName)
+		} else if err != nil {
 			return "", err
 		}
-		rel := strings.TrimPrefix(path.Clean("/"+rm.m.Source), "/")
-		host, err := securejoin.SecureJoin(root, rel)
-		if err != nil {
-			return "", err
-		}
-		info, err := os.Lstat(host)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("source %q: no such file or directory in stage or image %s", rm.m.Source, rm.fromName)
-			}
-			return "", err
-		}
-		item = &copyItem{host: host, rel: rel, info: info}
+		item = &it
 	}
 	if rm.m.ReadOnly && !rm.filtered {
 		return item.host, nil
@@ -392,6 +357,22 @@ func (s *stage) bindSource(rm *runMount, p *preparedMounts) (string, error) {
 		return "", fmt.Errorf("copying the source of a bind mount: %w", err)
 	}
 	return dst, nil
+}
+
+// imageSource finds a mount's source in its from= stage or image (it
+// cannot leave the image's root).
+func (s *stage) imageSource(rm *runMount) (copyItem, error) {
+	root, err := s.b.mountImage(rm.fromImage)
+	if err != nil {
+		return copyItem{}, err
+	}
+	rel := strings.TrimPrefix(path.Clean("/"+rm.m.Source), "/")
+	host, err := securejoin.SecureJoin(root, rel)
+	if err != nil {
+		return copyItem{}, err
+	}
+	info, err := os.Lstat(host)
+	return copyItem{host: host, rel: rel, info: info}, err
 }
 
 // cacheRoot holds the cache mounts' directories, next to the store's
@@ -533,23 +514,14 @@ func (s *stage) createCache(rm *runMount, dir string) error {
 	tmp := dir + ".new-" + randomHex(4)
 	defer os.RemoveAll(tmp)
 	if rm.fromImage != "" {
-		root, err := s.b.mountImage(rm.fromImage)
-		if err != nil {
-			return err
-		}
-		rel := strings.TrimPrefix(path.Clean("/"+rm.m.Source), "/")
-		host, err := securejoin.SecureJoin(root, rel)
-		if err != nil {
-			return err
-		}
-		info, err := os.Lstat(host)
+		it, err := s.imageSource(rm)
 		if err != nil {
 			return fmt.Errorf("source %q in stage or image %s: %w", rm.m.Source, rm.fromName, err)
 		}
-		if !info.IsDir() {
+		if !it.info.IsDir() {
 			return fmt.Errorf("source %q in stage or image %s is not a directory", rm.m.Source, rm.fromName)
 		}
-		if err := cloneTree(copyItem{host: host, rel: rel, info: info}, nil, tmp, s.b.o.Rootless); err != nil {
+		if err := cloneTree(it, nil, tmp, s.b.o.Rootless); err != nil {
 			return err
 		}
 	} else {
@@ -569,7 +541,7 @@ func (s *stage) createCache(rm *runMount, dir string) error {
 		if err := os.Chown(tmp, int(uid), int(gid)); err != nil {
 			return err
 		}
-		if err := os.Chmod(tmp, fs.FileMode(mode&0o777)|goModeBits(uint32(mode))); err != nil {
+		if err := os.Chmod(tmp, goMode(uint32(mode))); err != nil {
 			return err
 		}
 	}
@@ -580,94 +552,9 @@ func (s *stage) createCache(rm *runMount, dir string) error {
 }
 
 // cloneTree copies an item (a file or a tree, without what ig hides) to
-// dst, keeping owners, modes and times.
+// dst, which does not exist yet, keeping owners, modes and times. The
+// directories it makes for re-included files keep mkdir's owner (-1).
 func cloneTree(it copyItem, ig *ignoreRules, dst string, rootless bool) error {
-	type dirTime struct {
-		path string
-		info fs.FileInfo
-	}
-	var dirs []dirTime
-	err := walkItem(it, copyFilter{ignore: ig}, func(rel, host string, info fs.FileInfo, implicit bool) error {
-		target := filepath.Join(dst, filepath.FromSlash(rel))
-		mode := info.Mode()
-		switch {
-		case info.IsDir():
-			if err := os.Mkdir(target, 0o700); err != nil {
-				return err
-			}
-			if !implicit {
-				dirs = append(dirs, dirTime{target, info})
-			}
-		case mode.IsRegular():
-			if err := cloneFile(host, target); err != nil {
-				return err
-			}
-		case mode&fs.ModeSymlink != 0:
-			link, err := os.Readlink(host)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(link, target); err != nil {
-				return err
-			}
-		case mode&(fs.ModeNamedPipe|fs.ModeDevice|fs.ModeCharDevice) != 0:
-			st, ok := info.Sys().(*syscall.Stat_t)
-			if !ok {
-				return nil
-			}
-			if err := unix.Mknod(target, st.Mode, int(st.Rdev)); err != nil {
-				if rootless && mode&fs.ModeNamedPipe == 0 {
-					return nil // device nodes cannot be made in a user namespace
-				}
-				return err
-			}
-		default:
-			return nil // sockets are not copied
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok && !implicit {
-			if err := os.Lchown(target, int(st.Uid), int(st.Gid)); err != nil {
-				return err
-			}
-		}
-		if mode&fs.ModeSymlink != 0 {
-			return setTimes(target, info)
-		}
-		perm := uint32(0o755)
-		if !implicit {
-			perm = unixMode(info)
-		}
-		if err := os.Chmod(target, fs.FileMode(perm&0o777)|goModeBits(perm)); err != nil {
-			return err
-		}
-		if info.IsDir() {
-			return nil
-		}
-		return setTimes(target, info)
-	})
-	if err != nil {
-		return err
-	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := setTimes(dirs[i].path, dirs[i].info); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func cloneFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	c := &copier{root: dst, uid: -1, gid: -1, keepOwners: true, rootless: rootless}
+	return c.copyItem(it, copyFilter{ignore: ig}, dst)
 }

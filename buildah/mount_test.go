@@ -3,15 +3,18 @@ package buildah
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
 )
 
 func TestCheckRunFlags(t *testing.T) {
@@ -332,6 +335,48 @@ func TestCloneTree(t *testing.T) {
 	}
 	if l, _ := os.Readlink(filepath.Join(dst, "link")); l != "f" {
 		t.Errorf("link = %q", l)
+	}
+}
+
+// TestCloneTreeOwners: a clone keeps each file's owner and mode (the
+// setuid bit survives the chown, a fifo escapes the umask); a directory
+// made for re-included files is berth's, mode 0755.
+func TestCloneTreeOwners(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	src := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(src, "d/skip/keep"), 0o700))
+	must(os.WriteFile(filepath.Join(src, "d/suid"), nil, 0o755))
+	must(os.Chown(filepath.Join(src, "d/suid"), 1000, 1001))
+	must(os.Chmod(filepath.Join(src, "d/suid"), 0o755|os.ModeSetuid))
+	must(unix.Mkfifo(filepath.Join(src, "d/fifo"), 0o666))
+	must(os.Chmod(filepath.Join(src, "d/fifo"), 0o666))
+	must(os.Chown(filepath.Join(src, "d/fifo"), 5, 6))
+	must(os.WriteFile(filepath.Join(src, ".dockerignore"), []byte("d/skip\n!d/skip/keep\n"), 0o644))
+	ig, err := loadIgnore(src, "")
+	must(err)
+	item, err := contextSource(src, "d", ig)
+	must(err)
+	dst := filepath.Join(t.TempDir(), "copy")
+	must(cloneTree(*item, ig, dst, false))
+	for name, want := range map[string]string{
+		"suid":      "104755 1000:1001",
+		"fifo":      "10666 5:6",
+		"skip":      "40755 0:0",
+		"skip/keep": "40700 0:0",
+	} {
+		var st syscall.Stat_t
+		must(syscall.Lstat(filepath.Join(dst, name), &st))
+		if got := fmt.Sprintf("%o %d:%d", st.Mode, st.Uid, st.Gid); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
 	}
 }
 

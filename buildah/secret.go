@@ -188,7 +188,7 @@ func (s *stage) secretMount(m *instructions.Mount, dir string) (*specs.Mount, st
 	if err := os.Chown(f.Name(), int(uid), int(gid)); err != nil {
 		return nil, "", fmt.Errorf("secret %q: %w", id, err)
 	}
-	if err := os.Chmod(f.Name(), os.FileMode(mode&0o777)|goModeBits(uint32(mode))); err != nil {
+	if err := os.Chmod(f.Name(), goMode(uint32(mode))); err != nil {
 		return nil, "", fmt.Errorf("secret %q: %w", id, err)
 	}
 	return &specs.Mount{Destination: target, Type: "bind", Source: f.Name(), Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"}}, env, nil
