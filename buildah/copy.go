@@ -988,12 +988,14 @@ func (c *copier) entry(src string, info fs.FileInfo, dst string) error {
 		if err := os.Lchown(dst, uid, gid); err != nil {
 			return err
 		}
-		// mknod applied berth's umask: a copy keeping owners keeps the
-		// source's mode (COPY keeps mknod's, as it always has)
-		if c.keepOwners {
-			if err := os.Chmod(dst, goMode(unixMode(info))); err != nil {
-				return err
-			}
+		// mknod applied berth's umask: the copy gets the source's mode
+		// (as podman's COPY), or --chmod's
+		mode := unixMode(info)
+		if c.chmod != nil {
+			mode = c.chmod.apply(mode, false)
+		}
+		if err := os.Chmod(dst, goMode(mode)); err != nil {
+			return err
 		}
 		return setTimes(dst, info)
 	}

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -181,6 +184,25 @@ RUN echo built > /built
 `,
 		run:    map[string]string{"cat /built": "built"},
 		stderr: []string{`ignoring the syntax directive "docker/dockerfile:1.7"`},
+	},
+	{
+		name: "copy-fifo-keeps-its-mode",
+		prepare: func(t *testing.T, e *Env, ctx string) {
+			fifo := filepath.Join(ctx, "fifo")
+			if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(fifo, 0o666); err != nil {
+				t.Fatal(err)
+			}
+			if e.user != nil {
+				if err := os.Chown(fifo, e.user.UID, e.user.GID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+		dockerfile: "FROM {{BASE}}\nCOPY fifo /fifo\n",
+		run:        map[string]string{"stat -c '%F %a %u' /fifo": "fifo 666 0"},
 	},
 	{
 		name:       "empty-containerfile",
