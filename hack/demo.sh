@@ -150,6 +150,24 @@ berth stop -t 1 web
 berth ps -a
 berth rm web
 
-step "7. rootless: who berth is, and where"
+step "7. build an image, rootless (a cached RUN, a cache mount, a here-document)"
+install -d -m 0755 -o "$uid" -g "$gid" "$work/app"
+cat > "$work/app/Containerfile" <<EOF
+FROM $remote
+ARG GREETING=hello
+WORKDIR /app
+COPY <<EOT /app/greeting.txt
+\$GREETING from a berth build
+EOT
+RUN --mount=type=cache,target=/cache echo "built at \$(date +%T)" | tee /cache/last > /app/built
+CMD ["cat", "/app/greeting.txt", "/app/built"]
+EOF
+chown -R "$uid:$gid" "$work/app"
+berth build -t localhost/demo/app app
+echo "\$ berth build -t localhost/demo/app app   # again: every step from the cache" >&2
+berth_quiet build -t localhost/demo/app app | grep -E "^(STEP|-->)"
+berth run --rm localhost/demo/app
+
+step "8. rootless: who berth is, and where"
 echo "\$ berth info --format '...'" >&2
 berth_quiet info --format 'rootless:        {{.Host.Security.Rootless}}\nuid map:         {{.Host.IDMappings.UIDMap}}\ngid map:         {{.Host.IDMappings.GIDMap}}\npause process:   {{.Host.PausePID}} ({{.Host.PausePIDFile}})\nstorage driver:  {{.Store.GraphDriverName}}: {{.Store.GraphDriverWhy}}\nOCI runtime:     {{.Host.OCIRuntime.Name}}: {{.Host.OCIRuntime.Reason}}\ngraph root:      {{.Store.GraphRoot}}' | sed 's/^ \{8,\}/                 /'
