@@ -106,6 +106,9 @@ type copyItem struct {
 	// under is, with --parents, its path below the destination; root is
 	// the host directory that path is relative to.
 	under, root string
+	// outside: not from the build context (a git checkout, a
+	// --build-context directory), so its ignore file does not apply.
+	outside bool
 }
 
 func (p *copyPlan) summary() string {
@@ -256,9 +259,7 @@ func boolFlag(b *bool) string {
 func checkCopySources(sp copySpec) (digest.Digest, error) {
 	for _, src := range sp.sources {
 		switch {
-		case isGitSource(src) && sp.add:
-			return "", fmt.Errorf("ADD from a git repository (%s) is not supported yet", src)
-		case isGitSource(src):
+		case IsGitSource(src) && !sp.add:
 			return "", fmt.Errorf("source can't be a git ref for COPY (%s): use ADD", src)
 		case isHTTPSource(src) && !sp.add:
 			return "", fmt.Errorf("source can't be a URL for COPY (%s): use ADD", src)
@@ -269,6 +270,9 @@ func checkCopySources(sp copySpec) (digest.Digest, error) {
 	}
 	if len(sp.sources) != 1 || len(sp.docs) != 0 {
 		return "", errors.New("checksum can't be specified for multiple sources")
+	}
+	if IsGitSource(sp.sources[0]) {
+		return "", nil // a commit, checked when cloned (planGit)
 	}
 	if !isHTTPSource(sp.sources[0]) {
 		return "", errors.New("checksum requires HTTP(S) or Git sources")
@@ -324,11 +328,21 @@ func (s *stage) planContext(p *copyPlan, h hash.Hash, want digest.Digest, root s
 			p.items = append(p.items, d.item(p.spec.unpack != nil && *p.spec.unpack))
 			continue
 		}
+		if IsGitSource(src) {
+			it, err := s.planGit(p, h, src)
+			if err != nil {
+				return err
+			}
+			p.items = append(p.items, it)
+			continue
+		}
 		items, err := p.resolve(root, []string{src}, f, "the build context")
 		if err != nil {
 			return b.df.errorAt(p.cmd, "%v", err)
 		}
-		for _, it := range items {
+		for i, it := range items {
+			// a --build-context directory: the context's ignore file is not its
+			items[i].outside = root != b.o.ContextDir
 			if p.times == nil {
 				p.times = sha256.New()
 			}
@@ -339,6 +353,29 @@ func (s *stage) planContext(p *copyPlan, h hash.Hash, want digest.Digest, root s
 		p.items = append(p.items, items...)
 	}
 	return nil
+}
+
+// planGit clones an ADD git source; the step's cache key is the commit
+// checked out (as BuildKit's), not the files' times.
+func (s *stage) planGit(p *copyPlan, h hash.Hash, src string) (copyItem, error) {
+	dir, err := p.tempDir()
+	if err != nil {
+		return copyItem{}, err
+	}
+	keep := p.spec.keepGitDir != nil && *p.spec.keepGitDir
+	co, err := CloneGit(s.b.ctx, src, filepath.Join(dir, "git-"+randomHex(6)), keep)
+	if err != nil {
+		return copyItem{}, s.b.df.errorAt(p.cmd, "%v", err)
+	}
+	if sum := p.spec.checksum; sum != "" && (len(sum) < 7 || !strings.HasPrefix(co.Commit, sum)) {
+		return copyItem{}, s.b.df.errorAt(p.cmd, "checksum mismatch: %s is at commit %s, want %s", src, co.Commit, sum)
+	}
+	fmt.Fprintf(h, "git\x00%s\x00%s\x00%s\x00%t\x00", co.Remote, co.Commit, co.SubDir, keep)
+	info, err := os.Lstat(co.Dir)
+	if err != nil {
+		return copyItem{}, err
+	}
+	return copyItem{host: co.Dir, rel: co.Remote, name: path.Base(co.Dir), info: info, outside: true}, nil
 }
 
 // resolve finds sources under root: with --parents as BuildKit does,
@@ -465,7 +502,11 @@ func (s *stage) execCopy(p *copyPlan, ws *workspace) error {
 				return err
 			}
 		}
-		if err := c.copyItem(it, f, target); err != nil {
+		itemFilter := f
+		if it.outside {
+			itemFilter.ignore = nil
+		}
+		if err := c.copyItem(it, itemFilter, target); err != nil {
 			return err
 		}
 	}

@@ -254,7 +254,7 @@ func TestURLSources(t *testing.T) {
 		"local/file.git":                       {false, false},
 		"github.com/moby/buildkit":             {false, false},
 	} {
-		if got := [2]bool{isHTTPSource(src), isGitSource(src)}; got != want {
+		if got := [2]bool{isHTTPSource(src), IsGitSource(src)}; got != want {
 			t.Errorf("%s: http, git = %v, want %v", src, got, want)
 		}
 	}
@@ -281,7 +281,6 @@ func TestCheckCopySources(t *testing.T) {
 	}{
 		{copySpec{sources: []string{"http://h/f"}}, "source can't be a URL for COPY"},
 		{copySpec{sources: []string{"git@h:r.git"}}, "source can't be a git ref for COPY"},
-		{copySpec{add: true, sources: []string{"git@h:r.git"}}, "ADD from a git repository (git@h:r.git) is not supported yet"},
 		{copySpec{add: true, sources: []string{"a"}, checksum: "sha256:0"}, "checksum requires HTTP(S) or Git sources"},
 		{copySpec{add: true, sources: []string{"http://h/a", "b"}, checksum: "sha256:0"}, "checksum can't be specified for multiple sources"},
 		{copySpec{add: true, sources: []string{"http://h/a"}, checksum: "sha256:0"}, "want sha256:<64 hexadecimal digits>"},

@@ -63,11 +63,6 @@ func (d *dockerfile) checkCommand(cmd instructions.Command, onbuild bool) error 
 		// what can be told before variables are expanded; the rest when
 		// the step is planned (checkCopySources)
 		sp := copySpecOf(cmd)
-		for _, src := range sp.sources {
-			if sp.add && isGitSource(src) {
-				return d.notSupported(cmd, "ADD from a git repository ("+src+")")
-			}
-		}
 		if !strings.Contains(sp.chmod, "$") {
 			if _, err := parseFileMode(sp.chmod); err != nil {
 				return d.errorAt(cmd, "--chmod: %v", err)

@@ -15,20 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/opencontainers/go-digest"
 )
 
 // isHTTPSource: ADD downloads http(s) URLs (git URLs aside).
 func isHTTPSource(src string) bool {
-	return (strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")) && !isGitSource(src)
-}
-
-// isGitSource: a git repository as BuildKit recognizes one (git@, git://,
-// ssh://, an http(s) URL of a .git path).
-func isGitSource(src string) bool {
-	ref, isGit, _ := dfgitutil.ParseGitRef(src)
-	return isGit && ref != nil && !ref.IndistinguishableFromLocal
+	return (strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")) && !IsGitSource(src)
 }
 
 // download is a file ADD fetched from a URL.

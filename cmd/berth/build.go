@@ -86,7 +86,7 @@ func buildCommand(use string) *cobra.Command {
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "`name` to apply to the built image")
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "`argument=value` to supply to the builder")
 	fl.StringArrayVar(&f.buildArgFiles, "build-arg-file", nil, "`argfile.conf` containing lines of argument=value to supply to the builder")
-	fl.StringArrayVar(&f.buildContexts, "build-context", nil, "add the build context `name=value`, where value is a directory, an http(s) URL of a tar archive or docker-image://IMAGE")
+	fl.StringArrayVar(&f.buildContexts, "build-context", nil, "add the build context `name=value`, where value is a directory, an http(s) URL of a tar archive, a git repository or docker-image://IMAGE")
 	fl.StringArrayVar(&f.labels, "label", nil, "set metadata for an image (default [])")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "set metadata for an image (default [])")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret file to expose to the build (id=ID,src=PATH or id=ID,env=VAR)")

@@ -35,11 +35,14 @@ func (c *buildContext) cleanup() {
 
 // openBuildContext resolves the CONTEXT argument of build: a directory, a
 // tar archive (optionally compressed), "-" for an archive or a
-// Containerfile on stdin (as podman), or an http(s) URL of either.
+// Containerfile on stdin (as podman), an http(s) URL of either, or a git
+// repository.
 func openBuildContext(ctx context.Context, arg string) (*buildContext, error) {
 	switch {
 	case arg == "-":
 		return unpackContext(os.Stdin, "stdin")
+	case buildah.IsGitSource(arg):
+		return cloneContext(ctx, arg)
 	case strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://"):
 		body, err := download(ctx, arg)
 		if err != nil {
@@ -48,7 +51,7 @@ func openBuildContext(ctx context.Context, arg string) (*buildContext, error) {
 		defer body.Close()
 		return unpackContext(body, arg)
 	case strings.Contains(arg, "://") || strings.HasPrefix(arg, "git@") || strings.HasPrefix(arg, "github.com/"):
-		return nil, fmt.Errorf("a build context from %s is not supported yet: use a directory, a tar archive or an http(s) URL of one", arg)
+		return nil, fmt.Errorf("a build context from %s is not supported yet: use a directory, a tar archive, an http(s) URL of one or a git repository", arg)
 	}
 	dir, err := filepath.Abs(arg)
 	if err != nil {
@@ -75,6 +78,21 @@ func openBuildContext(ctx context.Context, arg string) (*buildContext, error) {
 		return nil, fmt.Errorf("the build context %s is neither a directory nor a tar archive", arg)
 	}
 	return c, nil
+}
+
+// cloneContext checks a git repository out as the context (#ref:subdir
+// as BuildKit reads them).
+func cloneContext(ctx context.Context, src string) (*buildContext, error) {
+	temp, err := os.MkdirTemp("", "berth-build-context-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a directory for the build context: %w", err)
+	}
+	co, err := buildah.CloneGit(ctx, src, filepath.Join(temp, "repo"), false)
+	if err != nil {
+		_ = os.RemoveAll(temp)
+		return nil, err
+	}
+	return &buildContext{dir: co.Dir, temp: temp}, nil
 }
 
 // unpackContext extracts a tar archive (compressed or not) into a new
@@ -138,7 +156,8 @@ type namedContext struct {
 }
 
 // openNamedContexts reads --build-context name=value values: a directory,
-// an http(s) URL of a tar archive (unpacked), or docker-image://IMAGE
+// an http(s) URL of a tar archive (unpacked), a git repository, or
+// docker-image://IMAGE
 // (container-image:// too, as buildah). On error the caller still cleans
 // up the ones returned.
 func openNamedContexts(ctx context.Context, specs []string) ([]namedContext, error) {

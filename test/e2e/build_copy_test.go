@@ -240,10 +240,10 @@ ADD --checksum=` + sha256Of("other") + ` $SRV/file.txt /bad.txt
 		stderr:     []string{"Containerfile:2:", `"http://127.0.0.1:1/x.txt"`, "connection refused"},
 	},
 	{
-		name:       "add-git-not-supported",
-		dockerfile: "FROM {{BASE}}\nADD --keep-git-dir=true https://example.com/repo.git /repo\n",
+		name:       "copy-refuses-git",
+		dockerfile: "FROM {{BASE}}\nCOPY http://127.0.0.1:1/repo.git /repo\n",
 		wantCode:   125,
-		stderr:     []string{"Containerfile:2: ADD from a git repository (https://example.com/repo.git) is not supported yet"},
+		stderr:     []string{"Containerfile:2:", "source can't be a git ref for COPY"},
 	},
 	{
 		name:       "copy-refuses-urls",
