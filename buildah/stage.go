@@ -113,9 +113,8 @@ func (s *stage) from() error {
 			return b.df.errorAtStage(s.st, "FROM --platform=%s is not supported yet (this machine builds %s)", plat, want)
 		}
 	}
-	os, arch, variant := hostPlatform()
-	if _, ok := b.namedDir(base); ok {
-		return b.df.errorAtStage(s.st, "FROM %s: a directory build context as a base is not supported yet: use it with COPY --from", base)
+	if dir, ok := b.namedDir(base); ok {
+		return s.fromDir(base, dir)
 	}
 	if id, ok, err := b.namedImage(base); ok {
 		if err != nil {
@@ -139,14 +138,7 @@ func (s *stage) from() error {
 		return s.fromImage(img)
 	}
 	if strings.EqualFold(base, "scratch") {
-		now := b.createdTime()
-		s.cfg = &dockerspec.DockerOCIImage{}
-		s.cfg.Created = &now
-		s.cfg.Platform = ociv1.Platform{OS: os, Architecture: arch, Variant: variant}
-		s.cfg.RootFS.Type = "layers"
-		s.cfg.RootFS.DiffIDs = []digest.Digest{}
-		s.cfg.Config.Env = defaultPath(nil)
-		s.shell = defaultShell
+		s.fromScratch()
 		return nil
 	}
 	img, err := b.o.Pull(b.ctx, base)
@@ -154,6 +146,39 @@ func (s *stage) from() error {
 		return err
 	}
 	return s.fromImage(img)
+}
+
+// fromScratch starts the stage from nothing.
+func (s *stage) fromScratch() {
+	os, arch, variant := hostPlatform()
+	now := s.b.createdTime()
+	s.cfg = &dockerspec.DockerOCIImage{}
+	s.cfg.Created = &now
+	s.cfg.Platform = ociv1.Platform{OS: os, Architecture: arch, Variant: variant}
+	s.cfg.RootFS.Type = "layers"
+	s.cfg.RootFS.DiffIDs = []digest.Digest{}
+	s.cfg.Config.Env = defaultPath(nil)
+	s.shell = defaultShell
+}
+
+// fromDir starts the stage from a --build-context directory: its files
+// are the first layer, committed as an image of its own so that the next
+// steps' cache keys know which files they started from.
+func (s *stage) fromDir(name, dir string) error {
+	s.fromScratch()
+	layer, err := s.b.images.PutTree(dir, s.b.layerTimes())
+	if err != nil {
+		return fmt.Errorf("the build context %s: %w", name, err)
+	}
+	s.topLayer = layer.ID
+	s.cfg.RootFS.DiffIDs = append(s.cfg.RootFS.DiffIDs, layer.UncompressedDigest)
+	s.cfg.History = append(s.cfg.History, ociv1.History{Created: s.cfg.Created, CreatedBy: "/bin/sh -c #(nop) FROM " + name})
+	img, err := s.commitImage(s.b.cacheKey("dir:"+layer.ID, "FROM "+name, s.args), false)
+	if err != nil {
+		return err
+	}
+	s.imageID = img.ID
+	return nil
 }
 
 func (s *stage) fromImage(img *storage.Image) error {

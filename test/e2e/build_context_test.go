@@ -285,9 +285,15 @@ RUN --mount=type=bind,from=extra,target=/m cat /m/file.txt > /mounted
 				t.Errorf("--build-context %s: want exit 125 and a message:\n%s", bad, r.describe())
 			}
 		}
-		fromDir := e.buildContext("ctx-named-from-dir", "FROM extra\n", nil)
-		if r := e.Berth("build", "--build-context", "extra="+extra, fromDir); r.ExitCode != 125 || !strings.Contains(r.Stderr, "not supported yet") {
-			t.Errorf("FROM a directory context: want exit 125, not supported yet:\n%s", r.describe())
+		// FROM a directory context: its files are the stage's first layer
+		fromDir := e.buildContext("ctx-named-from-dir", "FROM extra AS files\nLABEL from=dir\nFROM {{BASE}}\nCOPY --from=files /file.txt /a /\n", nil)
+		e.BerthOK("build", "-q", "--build-context", "extra="+extra, "-t", "from-dir", fromDir)
+		if got := e.runIn("from-dir", "cat /file.txt /a"); got != "from the extra dir\na from the context" {
+			t.Errorf("files of a stage FROM a directory context: %q", got)
+		}
+		e.BerthOK("build", "-q", "--build-context", "extra="+extra, "--target", "files", "-t", "dir-stage", fromDir)
+		if got := e.BerthOK("image", "inspect", "--format", "{{len .RootFS.Layers}} {{.Config.Labels.from}}", "dir-stage").Out(); got != "1 dir" {
+			t.Errorf("a stage FROM a directory context: layers and label = %q, want \"1 dir\"", got)
 		}
 	})
 }
