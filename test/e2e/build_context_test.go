@@ -269,7 +269,8 @@ COPY --from=extra file.txt /extra.txt
 COPY --from=assets a /a
 COPY --from=web web.txt /web.txt
 RUN --mount=type=bind,from=extra,target=/m cat /m/file.txt > /mounted
-`, nil)
+`, map[string]string{".dockerignore": "file.txt\nweb.txt\na\n"}) // the main context's: not the named ones'
+
 		e.BerthOK("build", "-t", "named",
 			"--build-context", "base=docker-image://"+buildBase,
 			"--build-context", "extra="+extra,
