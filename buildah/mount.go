@@ -378,8 +378,10 @@ func (s *stage) imageSource(rm *runMount) (copyItem, error) {
 // cacheRoot holds the cache mounts' directories, next to the store's
 // images (so they are the user's own when rootless, and persist).
 func (b *builder) cacheRoot() string {
-	return filepath.Join(b.store.GraphRoot(), "berth-build-cache")
+	return filepath.Join(b.store.GraphRoot(), cacheDirName)
 }
+
+const cacheDirName = "berth-build-cache"
 
 // scratchDir makes a temporary directory for a step's copies, named
 // with berth's pid so that a later build removes those of a killed one.

@@ -55,16 +55,17 @@ func newBuildCommand() *cobra.Command {
 // scripts.
 func newBuildxCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "buildx",
-		Short: "Build images (docker buildx compatibility)",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Use:     "buildx",
+		Aliases: []string{"builder"},
+		Short:   "Build images (docker buildx compatibility)",
+		Args:    noArgs,
+		RunE:    func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	build := buildCommand("build")
 	// docker buildx flags: the image always lands in local storage
 	build.Flags().Bool("load", false, "load the image into local storage (always done)")
 	build.Flags().Bool("push", false, "push the image after the build (not supported yet)")
-	cmd.AddCommand(build)
+	cmd.AddCommand(build, newImagePruneCommand())
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-containers/berth/buildah"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -261,7 +262,7 @@ func exactOneImage(cmd *cobra.Command, args []string) error {
 }
 
 func newImagePruneCommand() *cobra.Command {
-	var all, force bool
+	var all, force, buildCache bool
 	var filters []string
 	cmd := &cobra.Command{
 		Use:   "prune [options]",
@@ -290,6 +291,10 @@ func newImagePruneCommand() *cobra.Command {
 			for _, id := range removed {
 				fmt.Println(id)
 			}
+			if err != nil || !buildCache {
+				return err
+			}
+			_, err = buildah.PruneCaches(ir.Store().GraphRoot())
 			return err
 		},
 	}
@@ -297,6 +302,7 @@ func newImagePruneCommand() *cobra.Command {
 	fl.BoolVarP(&all, "all", "a", false, "remove all images not in use by containers, not just dangling ones")
 	fl.BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	fl.StringArrayVar(&filters, "filter", nil, "provide filter values (e.g. 'label=<key>=<value>')")
+	fl.BoolVar(&buildCache, "build-cache", false, "remove persistent volume caches created by --mount=type=cache")
 	return cmd
 }
 
