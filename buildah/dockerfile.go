@@ -128,14 +128,6 @@ func (a *argList) get(k string) (string, bool) {
 	return *v, true
 }
 
-func (a *argList) clone() *argList {
-	c := newArgList()
-	for _, k := range a.keys {
-		c.set(k, a.values[k])
-	}
-	return c
-}
-
 // withValues returns "k=v" for every ARG with a value, sorted by key.
 func (a *argList) withValues() []string {
 	var out []string

@@ -57,10 +57,10 @@ func parseChecksum(s string) (digest.Digest, error) {
 	return d, nil
 }
 
-// fetch downloads rawURL into dir through the host's network (the proxy
-// environment variables apply) and checks its digest against want (if
-// set).
-func fetch(ctx context.Context, rawURL, dir string, want digest.Digest) (*download, error) {
+// OpenURL GETs rawURL (for ADD, and build contexts and Containerfiles
+// given as URLs); any status but 200 is an error naming the URL, worded
+// as podman's.
+func OpenURL(ctx context.Context, rawURL string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", rawURL, err)
@@ -69,10 +69,22 @@ func fetch(ctx context.Context, rawURL, dir string, want digest.Digest) (*downlo
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", rawURL, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
 		return nil, fmt.Errorf("reading %q: invalid response status %s", rawURL, resp.Status)
 	}
+	return resp, nil
+}
+
+// fetch downloads rawURL into dir through the host's network (the proxy
+// environment variables apply) and checks its digest against want (if
+// set).
+func fetch(ctx context.Context, rawURL, dir string, want digest.Digest) (*download, error) {
+	resp, err := OpenURL(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
 	f, err := os.CreateTemp(dir, "download-")
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,12 +43,12 @@ func openBuildContext(ctx context.Context, arg string) (*buildContext, error) {
 	case buildah.IsGitSource(arg):
 		return cloneContext(ctx, arg)
 	case strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://"):
-		body, err := download(ctx, arg)
+		resp, err := buildah.OpenURL(ctx, arg)
 		if err != nil {
 			return nil, err
 		}
-		defer body.Close()
-		return unpackContext(body, arg)
+		defer resp.Body.Close()
+		return unpackContext(resp.Body, arg)
 	case strings.Contains(arg, "://") || strings.HasPrefix(arg, "git@") || strings.HasPrefix(arg, "github.com/"):
 		return nil, fmt.Errorf("a build context from %s is not supported yet: use a directory, a tar archive, an http(s) URL of one or a git repository", arg)
 	}
@@ -129,23 +128,6 @@ func isArchive(head []byte) bool {
 		return true
 	}
 	return len(head) >= 262 && bytes.Equal(head[257:262], []byte("ustar"))
-}
-
-// download GETs url; only 200 is a success.
-func download(ctx context.Context, url string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL %s: %w", url, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("downloading %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("downloading %s: %s", url, resp.Status)
-	}
-	return resp.Body, nil
 }
 
 // namedContext is one --build-context.
@@ -262,12 +244,12 @@ func readContainerfile(ctx context.Context, p string, bc *buildContext) (string,
 		}
 		return "Containerfile (stdin)", data, nil
 	case strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://"):
-		body, err := download(ctx, p)
+		resp, err := buildah.OpenURL(ctx, p)
 		if err != nil {
 			return "", nil, err
 		}
-		defer body.Close()
-		data, err := io.ReadAll(body)
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
 		if err != nil {
 			return "", nil, fmt.Errorf("downloading %s: %w", p, err)
 		}
