@@ -89,7 +89,7 @@ func (c *Container) ReadLog(opts LogOptions, fn func(LogLine)) error {
 			return err
 		}
 		if err := c.refresh(); err != nil {
-			return nil // removed
+			return rd.readLines(emit) // removed (--rm): what it wrote last
 		}
 		if c.State.Status != StatusRunning && c.State.Status != StatusPaused && !(c.State.Status == StatusCreated && c.State.MonitorPid != 0) {
 			return rd.readLines(emit)

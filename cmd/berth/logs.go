@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-containers/berth/libpod"
@@ -59,11 +60,9 @@ func newLogsCommand() *cobra.Command {
 				}
 				cs = append(cs, c)
 			}
-			out := bufio.NewWriter(os.Stdout)
-			errOut := bufio.NewWriter(os.Stderr)
-			defer out.Flush()
-			defer errOut.Flush()
-			for _, c := range cs {
+			w := &logWriter{out: bufio.NewWriter(os.Stdout), errOut: bufio.NewWriter(os.Stderr), flush: follow, timestamps: timestamps}
+			defer w.Flush()
+			read := func(c *libpod.Container) error {
 				prefix := ""
 				if len(cs) > 1 {
 					prefix = c.ID()[:12] + " "
@@ -72,32 +71,33 @@ func newLogsCommand() *cobra.Command {
 					}
 				}
 				atLineStart := true
-				err := c.ReadLog(opts, func(l libpod.LogLine) {
-					w := out
-					if l.Stream == "stderr" {
-						w = errOut
-					}
-					if atLineStart {
-						w.WriteString(prefix)
-						if timestamps {
-							w.WriteString(l.Time.Format(time.RFC3339Nano) + " ")
-						}
-					}
-					w.WriteString(l.Text)
-					if !l.Partial {
-						w.WriteByte('\n')
-					}
+				return c.ReadLog(opts, func(l libpod.LogLine) {
+					w.write(prefix, l, atLineStart)
 					atLineStart = !l.Partial
-					if follow {
-						out.Flush()
-						errOut.Flush()
-					}
 				})
-				if err != nil {
-					return err
+			}
+			if !follow || len(cs) == 1 {
+				for _, c := range cs {
+					if err := read(c); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			// Following several containers: each is read at once, as its
+			// lines come (a --rm container may be gone by the time an
+			// earlier one ends), as podman does.
+			errs := make(chan error, len(cs))
+			for _, c := range cs {
+				go func() { errs <- read(c) }()
+			}
+			var first error
+			for range cs {
+				if err := <-errs; err != nil && first == nil {
+					first = err
 				}
 			}
-			return nil
+			return first
 		},
 	}
 	fl := cmd.Flags()
@@ -128,4 +128,44 @@ func parseTimeFlag(name, v string) (time.Time, error) {
 		return time.Unix(0, int64(secs*1e9)), nil
 	}
 	return time.Time{}, fmt.Errorf("invalid --%s %q: use an RFC3339 time, unix seconds or a duration such as 10m", name, strings.TrimSpace(v))
+}
+
+// logWriter prints log lines of one or more containers; lines of
+// containers followed at once are written whole, one at a time.
+type logWriter struct {
+	mu          sync.Mutex
+	out, errOut *bufio.Writer
+	flush       bool
+	timestamps  bool
+}
+
+func (w *logWriter) write(prefix string, l libpod.LogLine, atLineStart bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := w.out
+	if l.Stream == "stderr" {
+		b = w.errOut
+	}
+	if atLineStart {
+		b.WriteString(prefix)
+		if w.timestamps {
+			b.WriteString(l.Time.Format(time.RFC3339Nano) + " ")
+		}
+	}
+	b.WriteString(l.Text)
+	if !l.Partial {
+		b.WriteByte('\n')
+	}
+	if w.flush {
+		w.out.Flush()
+		w.errOut.Flush()
+	}
+}
+
+// Flush writes what is buffered.
+func (w *logWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.out.Flush()
+	w.errOut.Flush()
 }
