@@ -241,7 +241,12 @@ func (r *Runtime) Load(ctx context.Context, input string, opts LoadOptions) ([]s
 	}
 	format, err := DetectFormat(input)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", display, err)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("loading %s: %w", display, err)
+		}
+		// podman's words, which scripts match; then why, per format.
+		return nil, fmt.Errorf("payload does not match any of the supported image formats:\n"+
+			" * oci-archive, docker-archive: loading %s: %w\n * oci, dir: %s is not a directory", display, err, display)
 	}
 	var names []string
 	err = r.undoLayersOnError(func() error {

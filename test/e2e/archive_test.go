@@ -431,7 +431,9 @@ func TestArchiveLoadDamaged(t *testing.T) {
 			e.archiveRequireEmpty("load from stdin of a truncated " + format)
 		}
 		junk := e.archiveWriteBytes("junk.tar", bytes.Repeat([]byte("junk"), 1000))
-		e.BerthFail(125, "load", "-i", junk)
+		if r := e.BerthFail(125, "load", "-i", junk); !strings.Contains(r.Stderr, "payload does not match any of the supported image formats:") {
+			t.Errorf("load of junk: not podman's message:\n%s", r.Stderr)
+		}
 		e.BerthFail(125, "load", "-i", filepath.Join(e.Dir, "missing.tar"))
 		e.archiveRequireEmpty("load of junk")
 	})
