@@ -71,6 +71,7 @@ func newRootCommand() *cobra.Command {
 			markNoStorage(c)
 		}
 	}
+	addCompletions(root)
 	return root
 }
 
