@@ -173,6 +173,9 @@ func newRmiCommand(use string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// rmi -a removes every image whatever its names; it is not
+			// rmi -a -f: an image a container uses is refused (exit 2).
+			remove := ir.Remove
 			if all {
 				list, err := ir.List()
 				if err != nil {
@@ -181,19 +184,21 @@ func newRmiCommand(use string) *cobra.Command {
 				for _, s := range list {
 					args = append(args, s.ID)
 				}
+				remove = ir.RemoveAll
 			}
 			// podman: 1 when an image is not known, 2 when one is in use.
 			var errs []error
 			code := 0
 			for _, name := range args {
-				if force || all {
+				if force {
 					// berth's own containers go through the engine, so that
-					// their state, monitors and networks go too.
+					// their state, monitors and networks go too; other
+					// tools' go with the image, from storage.
 					if err := removeContainersOf(ir, name); err != nil {
 						return err
 					}
 				}
-				rep, err := ir.Remove(name, force || all)
+				rep, err := remove(name, force)
 				if err != nil {
 					switch {
 					case errors.Is(err, image.ErrNotFound):
