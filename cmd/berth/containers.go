@@ -75,7 +75,7 @@ func newContainerPruneCommand() *cobra.Command {
 // containerError maps lookup failures to podman's messages.
 func containerError(name string, err error) error {
 	if errors.Is(err, state.ErrNoSuchContainer) {
-		return fmt.Errorf("no container with name or ID %q found: %w", name, err)
+		return fmt.Errorf("no container with name or ID %q found: %w", name, state.ErrNoSuchContainer)
 	}
 	return err
 }
