@@ -256,7 +256,8 @@ func removeContainers(r *libpod.Runtime, names []string, all, ignore bool, opts 
 			return err
 		}
 		for _, c := range cs {
-			if err := r.RemoveContainer(c, opts); err != nil {
+			// one that went meanwhile (run --rm) is removed all the same
+			if err := r.RemoveContainer(c, opts); err != nil && !(ignore && errors.Is(err, state.ErrNoSuchContainer)) {
 				fail(err)
 				continue
 			}
@@ -266,7 +267,9 @@ func removeContainers(r *libpod.Runtime, names []string, all, ignore bool, opts 
 	for _, name := range names {
 		c, err := r.LookupContainer(name)
 		if err == nil {
-			err = r.RemoveContainer(c, opts)
+			if err = r.RemoveContainer(c, opts); ignore && errors.Is(err, state.ErrNoSuchContainer) {
+				err = nil // went meanwhile (run --rm)
+			}
 		} else if errors.Is(err, state.ErrNoSuchContainer) {
 			var e *libpod.ExternalContainer
 			if e, err = r.LookupExternalContainer(name); err == nil {

@@ -246,6 +246,14 @@ func TestRmMissingContainer(t *testing.T) {
 		if out := e.BerthOK("rm", "--depend", "-f", "-t", "0", cid).Out(); out != cid {
 			t.Errorf("rm --depend -f printed %q", out)
 		}
+		// a run --rm container goes by itself while rm -a -f stops it: fine
+		for i := 0; i < 3; i++ {
+			e.BerthOK("run", "--rm", "-d", "--network", "host", img, "sleep", "1000")
+			e.BerthOK("rm", "-a", "-f")
+			if out := e.BerthOK("ps", "-a", "-q").Out(); out != "" {
+				t.Fatalf("rm -a -f left %q", out)
+			}
+		}
 	})
 }
 
