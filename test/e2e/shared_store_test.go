@@ -306,3 +306,27 @@ func TestRmiOfImageUsedBySharedStore(t *testing.T) {
 		}
 	})
 }
+
+// TestCrashLeftoverStorageIsReplaced: a storage container berth made whose
+// row is gone (a crash between the two) is berth's own: it shows as
+// external, and a create of its name replaces it, unlike another tool's.
+func TestCrashLeftoverStorageIsReplaced(t *testing.T) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Skip("sqlite3 is not installed (make deps installs it)")
+	}
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		old := e.BerthOK("create", "--name", "ghost", img, "true").Out()
+		// the crash: the row goes, the storage container stays
+		if r := e.Run("sqlite3", filepath.Join(e.Root, "berth", "state.db"), "DELETE FROM containers WHERE id = '"+old+"'"); r.ExitCode != 0 {
+			t.Fatalf("deleting the row: %s", r.describe())
+		}
+		if out := e.BerthOK("ps", "-a", "--external", "--format", "{{.ID}} {{.Names}} {{.Command}} {{.Status}}").Out(); out != old[:12]+" ghost storage Storage" {
+			t.Fatalf("ps -a --external with a leftover: %q", out)
+		}
+		cur := e.BerthOK("create", "--name", "ghost", img, "true").Out()
+		if out := e.BerthOK("ps", "-a", "--external", "-q", "--no-trunc").Out(); out != cur {
+			t.Fatalf("after create over a leftover, ps -a --external -q = %q, want only %s", out, cur)
+		}
+	})
+}
