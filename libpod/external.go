@@ -156,10 +156,15 @@ func (r *Runtime) LookupExternalContainer(nameOrID string) (*ExternalContainer, 
 	return r.external(st, sc), nil
 }
 
-// RemoveExternalContainer deletes a storage container berth has no row for
-// (podman's RemoveStorageContainer): a mounted one only with force, which
-// unmounts it first.
-func (r *Runtime) RemoveExternalContainer(e *ExternalContainer, force bool) error {
+// RemoveExternalContainer deletes the storage container nameOrID refers
+// to if berth has no row for it (podman's RemoveStorageContainer): a
+// mounted one only with force, which unmounts it first. It returns
+// state.ErrNoSuchContainer if there is no such container.
+func (r *Runtime) RemoveExternalContainer(nameOrID string, force bool) error {
+	e, err := r.LookupExternalContainer(nameOrID)
+	if err != nil {
+		return err
+	}
 	st, err := r.Store()
 	if err != nil {
 		return err
@@ -167,19 +172,19 @@ func (r *Runtime) RemoveExternalContainer(e *ExternalContainer, force bool) erro
 	if !force {
 		n, err := st.Mounted(e.ID)
 		if err != nil {
-			return fmt.Errorf("looking up container %q mounts: %w", e.ID, err)
+			return fmt.Errorf("looking up container %q mounts: %w", nameOrID, err)
 		}
 		if n > 0 {
-			return fmt.Errorf("container %q is mounted and cannot be removed without using force: %w", e.ID, ErrRunning)
+			return fmt.Errorf("container %q is mounted and cannot be removed without using force: %w", nameOrID, ErrRunning)
 		}
 	} else if _, err := st.Unmount(e.ID, true); err != nil && !errors.Is(err, storage.ErrLayerNotMounted) {
-		return fmt.Errorf("unmounting container %q: %w", e.ID, err)
+		return fmt.Errorf("unmounting container %q: %w", nameOrID, err)
 	}
 	if err := st.DeleteContainer(e.ID); err != nil {
 		if errors.Is(err, storage.ErrContainerUnknown) || errors.Is(err, storage.ErrNotAContainer) {
 			return state.ErrNoSuchContainer
 		}
-		return fmt.Errorf("removing storage for container %q: %w", e.ID, err)
+		return fmt.Errorf("removing storage for container %q: %w", nameOrID, err)
 	}
 	return nil
 }

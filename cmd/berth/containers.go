@@ -271,10 +271,7 @@ func removeContainers(r *libpod.Runtime, names []string, all, ignore bool, opts 
 				err = nil // went meanwhile (run --rm)
 			}
 		} else if errors.Is(err, state.ErrNoSuchContainer) {
-			var e *libpod.ExternalContainer
-			if e, err = r.LookupExternalContainer(name); err == nil {
-				err = r.RemoveExternalContainer(e, opts.Force)
-			}
+			err = r.RemoveExternalContainer(name, opts.Force)
 		}
 		if err != nil {
 			if errors.Is(err, state.ErrNoSuchContainer) {

@@ -186,8 +186,11 @@ func newRmiCommand(use string) *cobra.Command {
 				}
 				remove = ir.RemoveAll
 			}
-			// podman: 1 when an image is not known, 2 when one is in use.
+			// podman: 1 when an image is not known, 2 when one is in use;
+			// --force ignores unknown images too. What was untagged and
+			// deleted is printed at the end, as podman's report is.
 			var errs []error
+			var untagged, deleted []string
 			code := 0
 			for _, name := range args {
 				if force {
@@ -202,7 +205,7 @@ func newRmiCommand(use string) *cobra.Command {
 				if err != nil {
 					switch {
 					case errors.Is(err, image.ErrNotFound):
-						if ignore {
+						if ignore || force {
 							continue
 						}
 						code = max(code, 1)
@@ -214,20 +217,21 @@ func newRmiCommand(use string) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				for _, n := range rep.Untagged {
-					fmt.Println("Untagged: " + n)
-				}
+				untagged = append(untagged, rep.Untagged...)
 				if rep.Deleted != "" {
-					fmt.Println("Deleted: " + rep.Deleted)
+					deleted = append(deleted, rep.Deleted)
 				}
+			}
+			for _, n := range untagged {
+				fmt.Println("Untagged: " + n)
+			}
+			for _, id := range deleted {
+				fmt.Println("Deleted: " + id)
 			}
 			if len(errs) == 0 {
 				return nil
 			}
-			for _, e := range errs[:len(errs)-1] {
-				fmt.Fprintln(os.Stderr, "Error:", e)
-			}
-			return &exitError{code: code, err: errs[len(errs)-1]}
+			return &exitError{code: code, err: joinErrors(errs)}
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove the image and any containers using it")
@@ -326,4 +330,17 @@ func removeContainersOf(ir *image.Runtime, name string) error {
 		}
 	}
 	return nil
+}
+
+// joinErrors is podman's errorhandling.JoinErrors: one error as it is,
+// several as "N errors occurred:" and a list.
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	lines := make([]string, len(errs))
+	for i, e := range errs {
+		lines[i] = "* " + e.Error()
+	}
+	return fmt.Errorf("%d errors occurred:\n\t%s", len(errs), strings.Join(lines, "\n\t"))
 }
