@@ -26,10 +26,11 @@ VERSION ?= $(or $(GIT_DESCRIBE),0.1.0-dev$(if $(GIT_SHORT),+$(GIT_SHORT)))
 LDFLAGS = -X main.version=$(VERSION) -X main.gitCommit=$(GIT_COMMIT) -X main.buildTime=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # Debian packages berth and its tests use at run time, plus the C toolchain
-# and git for the build.
+# and git for the build. podman, buildah and sqlite3 are for the tests only:
+# other tools' containers and crash leftovers in a shared store.
 DEB_PACKAGES := runc crun uidmap slirp4netns passt fuse-overlayfs containernetworking-plugins \
 	docker-registry apache2-utils busybox-static debootstrap iptables golang-github-containers-common catatonit \
-	gcc libc6-dev git ca-certificates
+	podman buildah sqlite3 gcc libc6-dev git ca-certificates
 
 TEST_USER := berthtest
 SUBID_RANGE := 100000-165535

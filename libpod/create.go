@@ -17,11 +17,27 @@ import (
 	"go.podman.io/storage/types"
 )
 
+// CreateOptions are the choices of a create that are not part of the
+// container's config.
+type CreateOptions struct {
+	// Replace removes berth's own container of the same name first
+	// (stopping it if it runs). A name held by another tool's container is
+	// refused all the same.
+	Replace bool
+}
+
 // CreateContainer records a new container and its storage. The name is
 // claimed in the database first (a unique constraint, so concurrent creates
 // of one name cannot both win), then the storage container is made; a
 // failure removes what was made.
 func (r *Runtime) CreateContainer(cfg ContainerConfig) (*Container, error) {
+	return r.CreateContainerWith(cfg, CreateOptions{})
+}
+
+// CreateContainerWith is CreateContainer with options. A name that a
+// storage container of another tool (podman, buildah) holds is refused
+// before anything is written: berth never deletes what it did not create.
+func (r *Runtime) CreateContainerWith(cfg ContainerConfig, opts CreateOptions) (*Container, error) {
 	logrus.Debugf("create: opening store")
 	st, err := r.Store()
 	if err != nil {
@@ -31,6 +47,11 @@ func (r *Runtime) CreateContainer(cfg ContainerConfig) (*Container, error) {
 	db, err := r.DB()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Replace && cfg.Name != "" {
+		if err := r.replace(st, db, cfg.Name); err != nil {
+			return nil, err
+		}
 	}
 	cfg.ID = newID()
 	cfg.Created = time.Now()
@@ -45,6 +66,17 @@ func (r *Runtime) CreateContainer(cfg ContainerConfig) (*Container, error) {
 		cfg.LogPath = filepath.Join(st.GraphRoot(), st.GraphDriverName()+"-containers", cfg.ID, "userdata", "ctr.log")
 	}
 	for attempt := 0; ; attempt++ {
+		holder, err := r.foreignHolder(st, db, cfg.Name)
+		if err != nil {
+			return nil, err
+		}
+		if holder != "" {
+			if generated && attempt < 10 {
+				cfg.Name = randomName()
+				continue
+			}
+			return nil, nameInUseError(cfg.Name, holder)
+		}
 		row, err := newRow(&cfg)
 		if err != nil {
 			return nil, err
@@ -60,7 +92,7 @@ func (r *Runtime) CreateContainer(cfg ContainerConfig) (*Container, error) {
 		return nil, err
 	}
 	logrus.Debugf("create %s: row added, creating storage", cfg.ID)
-	if _, err := r.createStorage(st, &cfg); err != nil {
+	if _, err := r.createStorage(st, db, &cfg); err != nil {
 		_ = db.RemoveContainer(cfg.ID)
 		return nil, err
 	}
@@ -79,26 +111,63 @@ func newRow(cfg *ContainerConfig) (*state.ContainerRow, error) {
 	return &state.ContainerRow{ID: cfg.ID, Name: cfg.Name, Config: c, State: s, Created: cfg.Created}, nil
 }
 
-// createStorage makes the container's layer. A storage container with the
-// same name but no database row is a leftover of a crash and is replaced.
-func (r *Runtime) createStorage(st storage.Store, cfg *ContainerConfig) (*storage.Container, error) {
+// createStorage makes the container's layer, marked as berth's. The name
+// was checked before the row was added; a storage container that took it
+// meanwhile is dealt with as then: another tool's is refused, a leftover
+// of a berth crash is replaced.
+func (r *Runtime) createStorage(st storage.Store, db *state.DB, cfg *ContainerConfig) (*storage.Container, error) {
 	opts, err := storageOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", "", opts)
+	meta, err := berthMetadata(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", meta, opts)
 	if errors.Is(err, storage.ErrDuplicateName) {
-		if old, lerr := st.Container(cfg.Name); lerr == nil {
-			if _, dberr := r.LookupContainer(old.ID); dberr != nil {
-				_ = st.DeleteContainer(old.ID)
-				sc, err = st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", "", opts)
-			}
+		holder, herr := r.foreignHolder(st, db, cfg.Name)
+		if herr != nil {
+			return nil, herr
 		}
+		if holder != "" {
+			return nil, nameInUseError(cfg.Name, holder)
+		}
+		sc, err = st.CreateContainer(cfg.ID, []string{cfg.Name}, cfg.ImageID, "", meta, opts)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating storage for container %s: %w", cfg.Name, err)
 	}
 	return sc, nil
+}
+
+// replace removes berth's container named name, stopping it first if it
+// runs (--replace). Another tool's container of that name is refused.
+func (r *Runtime) replace(st storage.Store, db *state.DB, name string) error {
+	holder, err := r.foreignHolder(st, db, name)
+	if err != nil {
+		return err
+	}
+	if holder != "" {
+		return nameInUseError(name, holder)
+	}
+	row, err := db.LookupContainer(name)
+	if errors.Is(err, state.ErrNoSuchContainer) || err == nil && row.Name != name {
+		return nil // nothing to replace (a matching ID is not a name)
+	}
+	if err != nil {
+		return err
+	}
+	old, err := r.containerFromRow(row)
+	if err != nil {
+		return err
+	}
+	logrus.Debugf("create: replacing container %s (%s)", name, old.ID())
+	err = r.RemoveContainer(old, RemoveOptions{Force: true, StopTimeout: time.Duration(old.Config.StopTimeout) * time.Second})
+	if err != nil && !errors.Is(err, state.ErrNoSuchContainer) {
+		return fmt.Errorf("replacing container %s: %w", name, err)
+	}
+	return nil
 }
 
 func newID() string {

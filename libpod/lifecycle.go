@@ -21,7 +21,7 @@ import (
 var ErrNotRunning = errors.New("container is not running")
 
 // ErrRunning is returned when removing a running container without force.
-var ErrRunning = errors.New("container is running")
+var ErrRunning = errors.New("container state improper")
 
 // monitorAlive reports whether the recorded monitor process still runs.
 func (c *Container) monitorAlive() bool {

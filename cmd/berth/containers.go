@@ -75,7 +75,7 @@ func newContainerPruneCommand() *cobra.Command {
 // containerError maps lookup failures to podman's messages.
 func containerError(name string, err error) error {
 	if errors.Is(err, state.ErrNoSuchContainer) {
-		return fmt.Errorf("no container with name or ID %q found: %w", name, err)
+		return fmt.Errorf("no container with name or ID %q found: %w", name, state.ErrNoSuchContainer)
 	}
 	return err
 }
@@ -204,37 +204,97 @@ func newKillCommand() *cobra.Command {
 }
 
 func newRmCommand(use string) *cobra.Command {
-	var all, force, volumes, ignore bool
+	var all, force, volumes, ignore, depend bool
 	var stopTime int
 	cmd := &cobra.Command{
 		Use:   use + " [options] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && !all {
-				return errors.New("must specify at least one container name or ID")
+				return errors.New("you must provide at least one name or id")
 			}
-			r := runtime()
-			err := forEachContainer(args, all, func(c *libpod.Container) error {
-				return r.RemoveContainer(c, libpod.RemoveOptions{Force: force, Volumes: volumes, StopTimeout: time.Duration(stopTime) * time.Second})
-			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
-			if err != nil && ignore && errors.Is(err, state.ErrNoSuchContainer) {
-				return nil
+			if len(args) > 0 && all {
+				return errors.New("no arguments are needed with --all")
 			}
-			if errors.Is(err, state.ErrNoSuchContainer) {
-				return &exitError{code: 1, err: err}
-			}
-			if errors.Is(err, libpod.ErrRunning) {
-				return &exitError{code: 2, err: err}
-			}
-			return err
+			opts := libpod.RemoveOptions{Force: force, Volumes: volumes, StopTimeout: time.Duration(stopTime) * time.Second}
+			// --force also ignores containers that do not exist (podman)
+			return removeContainers(runtime(), args, all, ignore || force, opts)
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all containers")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "force removal of a running or unusable container")
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove anonymous volumes associated with the container")
 	cmd.Flags().BoolVarP(&ignore, "ignore", "i", false, "ignore errors when a specified container is missing")
+	// berth containers do not depend on each other yet (no --network
+	// container:), so --depend removes just the containers named.
+	cmd.Flags().BoolVar(&depend, "depend", false, "remove container and all containers that depend on it")
 	cmd.Flags().IntVarP(&stopTime, "time", "t", 0, "seconds to wait for a running container to stop before killing it (with --force)")
 	return cmd
+}
+
+// removeContainers is rm: berth's containers through the engine; a name or
+// ID that only a storage container of another tool (podman, buildah) has
+// removes that one from storage, as podman does, but --all leaves those
+// alone. It prints what the user typed (full IDs for --all). The exit code
+// is podman's: 1 if a container was not found, 2 if one runs, else 125.
+func removeContainers(r *libpod.Runtime, names []string, all, ignore bool, opts libpod.RemoveOptions) error {
+	var errs []error
+	code := 0
+	fail := func(err error) {
+		errs = append(errs, err)
+		switch {
+		case code == 1:
+		case errors.Is(err, state.ErrNoSuchContainer):
+			code = 1
+		case errors.Is(err, libpod.ErrRunning):
+			code = 2
+		}
+	}
+	if all {
+		cs, err := r.Containers()
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			// one that went meanwhile (run --rm) is removed all the same
+			if err := r.RemoveContainer(c, opts); err != nil && !(ignore && errors.Is(err, state.ErrNoSuchContainer)) {
+				fail(err)
+				continue
+			}
+			fmt.Println(c.ID())
+		}
+	}
+	for _, name := range names {
+		c, err := r.LookupContainer(name)
+		if err == nil {
+			if err = r.RemoveContainer(c, opts); ignore && errors.Is(err, state.ErrNoSuchContainer) {
+				err = nil // went meanwhile (run --rm)
+			}
+		} else if errors.Is(err, state.ErrNoSuchContainer) {
+			err = r.RemoveExternalContainer(name, opts.Force)
+		}
+		if err != nil {
+			if errors.Is(err, state.ErrNoSuchContainer) {
+				if ignore {
+					continue
+				}
+				err = containerError(name, state.ErrNoSuchContainer)
+			}
+			fail(err)
+			continue
+		}
+		fmt.Println(name)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	for _, e := range errs[:len(errs)-1] {
+		fmt.Fprintln(os.Stderr, "Error:", e)
+	}
+	if code == 0 {
+		code = 125
+	}
+	return &exitError{code: code, err: errs[len(errs)-1]}
 }
 
 func newWaitCommand() *cobra.Command {
@@ -274,12 +334,18 @@ func newWaitCommand() *cobra.Command {
 }
 
 func newContainerExistsCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "exists CONTAINER",
+	var external bool
+	cmd := &cobra.Command{
+		Use:   "exists [options] CONTAINER",
 		Short: "Check if a container exists in local storage",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := runtime().LookupContainer(args[0]); err != nil {
+			r := runtime()
+			_, err := r.LookupContainer(args[0])
+			if external && errors.Is(err, state.ErrNoSuchContainer) {
+				_, err = r.LookupExternalContainer(args[0])
+			}
+			if err != nil {
 				if errors.Is(err, state.ErrNoSuchContainer) {
 					return &exitError{code: 1, err: errors.New("")}
 				}
@@ -288,6 +354,8 @@ func newContainerExistsCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&external, "external", false, "check external storage containers as well as berth containers")
+	return cmd
 }
 
 func newCleanupCommand() *cobra.Command {

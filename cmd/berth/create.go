@@ -39,6 +39,7 @@ type createFlags struct {
 	sysctls                                                                 []string
 	interactive, tty, rm, detach, envHost, readOnly, readOnlyTmpfs          bool
 	privileged, init, publishAll                                            bool
+	replace                                                                 bool
 	stopTimeout, timeout                                                    uint
 	pidsLimit                                                               int64
 	cpuShares                                                               uint64
@@ -50,6 +51,7 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.SetInterspersed(false)
 	fl.Bool("help", false, "help for "+cmd.Name()) // -h is --hostname, as in podman
 	fl.StringVar(&f.name, "name", "", "assign a name to the container")
+	fl.BoolVar(&f.replace, "replace", false, "if a container with the same name exists, replace it")
 	fl.StringVarP(&f.hostname, "hostname", "h", "", "set container hostname")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container")
 	fl.StringVarP(&f.user, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")

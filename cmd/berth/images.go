@@ -173,6 +173,9 @@ func newRmiCommand(use string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// rmi -a removes every image whatever its names; it is not
+			// rmi -a -f: an image a container uses is refused (exit 2).
+			remove := ir.Remove
 			if all {
 				list, err := ir.List()
 				if err != nil {
@@ -181,23 +184,28 @@ func newRmiCommand(use string) *cobra.Command {
 				for _, s := range list {
 					args = append(args, s.ID)
 				}
+				remove = ir.RemoveAll
 			}
-			// podman: 1 when an image is not known, 2 when one is in use.
+			// podman: 1 when an image is not known, 2 when one is in use;
+			// --force ignores unknown images too. What was untagged and
+			// deleted is printed at the end, as podman's report is.
 			var errs []error
+			var untagged, deleted []string
 			code := 0
 			for _, name := range args {
-				if force || all {
+				if force {
 					// berth's own containers go through the engine, so that
-					// their state, monitors and networks go too.
+					// their state, monitors and networks go too; other
+					// tools' go with the image, from storage.
 					if err := removeContainersOf(ir, name); err != nil {
 						return err
 					}
 				}
-				rep, err := ir.Remove(name, force || all)
+				rep, err := remove(name, force)
 				if err != nil {
 					switch {
 					case errors.Is(err, image.ErrNotFound):
-						if ignore {
+						if ignore || force {
 							continue
 						}
 						code = max(code, 1)
@@ -209,20 +217,21 @@ func newRmiCommand(use string) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				for _, n := range rep.Untagged {
-					fmt.Println("Untagged: " + n)
-				}
+				untagged = append(untagged, rep.Untagged...)
 				if rep.Deleted != "" {
-					fmt.Println("Deleted: " + rep.Deleted)
+					deleted = append(deleted, rep.Deleted)
 				}
+			}
+			for _, n := range untagged {
+				fmt.Println("Untagged: " + n)
+			}
+			for _, id := range deleted {
+				fmt.Println("Deleted: " + id)
 			}
 			if len(errs) == 0 {
 				return nil
 			}
-			for _, e := range errs[:len(errs)-1] {
-				fmt.Fprintln(os.Stderr, "Error:", e)
-			}
-			return &exitError{code: code, err: errs[len(errs)-1]}
+			return &exitError{code: code, err: joinErrors(errs)}
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove the image and any containers using it")
@@ -321,4 +330,17 @@ func removeContainersOf(ir *image.Runtime, name string) error {
 		}
 	}
 	return nil
+}
+
+// joinErrors is podman's errorhandling.JoinErrors: one error as it is,
+// several as "N errors occurred:" and a list.
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	lines := make([]string, len(errs))
+	for i, e := range errs {
+		lines[i] = "* " + e.Error()
+	}
+	return fmt.Errorf("%d errors occurred:\n\t%s", len(errs), strings.Join(lines, "\n\t"))
 }

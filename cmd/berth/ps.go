@@ -55,7 +55,7 @@ type psJSON struct {
 }
 
 func newPsCommand(use string) *cobra.Command {
-	var all, quiet, noTrunc, latest, size, noHeading bool
+	var all, quiet, noTrunc, latest, size, noHeading, external bool
 	var last int
 	var filters []string
 	var format, sortBy string
@@ -89,10 +89,19 @@ func newPsCommand(use string) *cobra.Command {
 			if last > 0 && len(kept) > last {
 				kept = kept[:last]
 			}
+			var externals []*libpod.ExternalContainer
+			if external {
+				if externals, err = r.ExternalContainers(); err != nil {
+					return err
+				}
+			}
 			if format == "json" {
 				out := make([]psJSON, 0, len(kept))
 				for _, c := range kept {
 					out = append(out, toPsJSON(c))
+				}
+				for _, e := range externals {
+					out = append(out, externalPsJSON(e))
 				}
 				return printJSON(out)
 			}
@@ -105,6 +114,9 @@ func newPsCommand(use string) *cobra.Command {
 					}
 				}
 				rows = append(rows, row)
+			}
+			for _, e := range externals {
+				rows = append(rows, externalPsRow(e, noTrunc))
 			}
 			if err := sortPsRows(rows, sortBy); err != nil {
 				return err
@@ -135,6 +147,7 @@ func newPsCommand(use string) *cobra.Command {
 	fl.IntVarP(&last, "last", "n", -1, "print the n last created containers (all states)")
 	fl.BoolVarP(&size, "size", "s", false, "display the total file sizes")
 	fl.BoolVar(&noHeading, "noheading", false, "do not print headers")
+	fl.BoolVar(&external, "external", false, "show containers in storage not controlled by berth")
 	fl.StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions given")
 	fl.StringVar(&format, "format", "", "pretty-print containers to JSON or using a Go template")
 	fl.StringVar(&sortBy, "sort", "created", "sort output by: command, created, id, image, names, runningfor, size, status")

@@ -36,11 +36,14 @@ func newCreateCommand() *cobra.Command {
 }
 
 func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod.Container, error) {
+	if f.replace && f.name == "" {
+		return nil, errors.New("cannot replace container without --name being set")
+	}
 	cfg, err := newContainerConfig(cmd, f, args[0], args[1:])
 	if err != nil {
 		return nil, err
 	}
-	c, err := runtime().CreateContainer(*cfg)
+	c, err := runtime().CreateContainerWith(*cfg, libpod.CreateOptions{Replace: f.replace})
 	if err != nil {
 		return nil, err
 	}

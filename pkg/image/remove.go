@@ -22,9 +22,11 @@ type RemoveReport struct {
 }
 
 // Remove untags or deletes the image that name refers to. Referring by name
-// to an image with several names only untags that name. force removes the
-// containers using it (they are storage containers only until berth's
-// container state lands) and deletes an image with several names.
+// to an image with several names only untags that name. An image that a
+// container uses is refused (ErrInUse) unless force, which deletes the
+// storage containers that use it: the engine removes its own containers
+// first, so those left are other tools' (podman's, buildah's). force also
+// deletes, by ID, an image with several names.
 func (r *Runtime) Remove(name string, force bool) (RemoveReport, error) {
 	var rep RemoveReport
 	img, err := r.Lookup(name)
@@ -43,6 +45,24 @@ func (r *Runtime) Remove(name string, force bool) (RemoveReport, error) {
 	if !byName && len(img.Names) > 1 && !force {
 		return rep, fmt.Errorf("unable to delete image %q by ID with more than one tag (%v): please force removal: %w", img.ID, img.Names, ErrMultipleNames)
 	}
+	return r.deleteImage(img, force)
+}
+
+// RemoveAll deletes the image with the given ID whatever its names (rmi
+// --all); as Remove, an image in use is refused unless force.
+func (r *Runtime) RemoveAll(id string, force bool) (RemoveReport, error) {
+	img, err := r.store.Image(id)
+	if err != nil {
+		if errors.Is(err, storage.ErrImageUnknown) {
+			return RemoveReport{}, fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		return RemoveReport{}, fmt.Errorf("looking up image %s: %w", id, err)
+	}
+	return r.deleteImage(img, force)
+}
+
+func (r *Runtime) deleteImage(img *storage.Image, force bool) (RemoveReport, error) {
+	var rep RemoveReport
 	users, err := r.containersUsing(img.ID)
 	if err != nil {
 		return rep, err
