@@ -22,6 +22,10 @@ var (
 // storage. join.c keeps its own list of these for the fast path.
 const noStorage = "berth.noStorage"
 
+// noRuntimeDir marks commands that do not use the runtime directory either
+// (version, help, completion): they work whatever state it is in.
+const noRuntimeDir = "berth.noRuntimeDir"
+
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "berth",
@@ -69,6 +73,7 @@ func newRootCommand() *cobra.Command {
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" || c.Name() == "help" {
 			markNoStorage(c)
+			c.Annotations[noRuntimeDir] = "true"
 		}
 	}
 	return root
@@ -81,6 +86,11 @@ func setup(cmd *cobra.Command) error {
 	}
 	logrus.SetLevel(level)
 	logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Annotations[noRuntimeDir] == "true" {
+			return nil
+		}
+	}
 	for c := cmd; c != nil; c = c.Parent() {
 		if c.Annotations[noStorage] == "true" {
 			return rootless.SetRuntimeDir()

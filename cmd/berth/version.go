@@ -31,7 +31,7 @@ func newVersionCommand() *cobra.Command {
 		Use:         "version",
 		Short:       "Display the berth version information",
 		Args:        noArgs,
-		Annotations: map[string]string{noStorage: "true"},
+		Annotations: map[string]string{noStorage: "true", noRuntimeDir: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := versionInfo{
 				Version:    version,
