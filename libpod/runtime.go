@@ -325,3 +325,30 @@ func (r *Runtime) Migrate(stopping func(id string)) error {
 	}
 	return nil
 }
+
+// DefaultLogDriver is the log driver of a container created without
+// --log-driver.
+const DefaultLogDriver = "k8s-file"
+
+// MonitorPath is the berth-monitor binary containers are started with.
+func MonitorPath() (string, error) { return monitorPath() }
+
+// ContainerCounts counts this store's containers by state, as podman's info
+// reports them.
+func (r *Runtime) ContainerCounts() (total, running, paused, stopped int, err error) {
+	cs, err := r.ListContainers()
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	for _, c := range cs {
+		switch c.State.Status {
+		case StatusRunning:
+			running++
+		case StatusPaused:
+			paused++
+		default:
+			stopped++
+		}
+	}
+	return len(cs), running, paused, stopped, nil
+}

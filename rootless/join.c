@@ -29,7 +29,7 @@ static int command_needs_userns(int argc, char **argv) {
 	static const char *with_value[] = {
 		"--root", "--runroot", "--storage-driver", "--storage-opt", "--log-level",
 		"--runtime", "--cgroup-manager", "--events-backend", "--tmpdir",
-		"--network-cmd-path", "--cni-config-dir", "--registries-conf", NULL,
+		"--network-cmd-path", "--cni-config-dir", "--registries-conf", "--config", NULL,
 	};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
