@@ -164,15 +164,14 @@ func (r *Runtime) Store() (storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A driver given by flag or storage.conf is checked before storage
-	// creates anything for it.
-	if d := r.opts.StorageDriver; d != "" || so.GraphDriverName != "" {
-		if d == "" {
-			d = so.GraphDriverName
-		}
-		if err := r.checkDriverAgainstDB(so, d); err != nil {
-			return nil, err
-		}
+	// The run root, and a driver given by flag or storage.conf, are
+	// checked against the state database before storage creates anything.
+	d := r.opts.StorageDriver
+	if d == "" {
+		d = so.GraphDriverName
+	}
+	if err := r.checkDriverAgainstDB(so, d); err != nil {
+		return nil, err
 	}
 	switch {
 	case r.opts.StorageDriver != "":
