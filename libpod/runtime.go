@@ -303,9 +303,17 @@ func (r *Runtime) Shutdown() {
 // /etc/subgid. Stopping the containers first keeps them from running on in
 // a namespace that no later berth could enter.
 func (r *Runtime) Migrate(stopping func(id string)) error {
-	cs, err := r.ListContainers()
+	so, err := r.storeOptions()
 	if err != nil {
 		return err
+	}
+	var cs []*Container
+	// A store without berth state has no container to stop: it is not
+	// created just to find that out.
+	if _, err := os.Stat(r.dbPath(so)); err == nil {
+		if cs, err = r.ListContainers(); err != nil {
+			return err
+		}
 	}
 	for _, c := range cs {
 		if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
