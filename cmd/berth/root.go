@@ -55,7 +55,9 @@ func newRootCommand() *cobra.Command {
 	pf.StringArrayVar(&globalOpts.StorageOpts, "storage-opt", nil, "used to pass an option to the storage driver")
 	pf.StringVar(&globalOpts.Runtime, "runtime", "", "path to the OCI-compatible binary used to run containers")
 	pf.StringVar(&globalOpts.LogLevel, "log-level", "warn", "log messages at and above specified level (trace, debug, info, warn, warning, error, fatal, panic)")
-	pf.BoolVarP(&debugLogging, "debug", "D", false, "Docker compatibility, same as --log-level=debug")
+	// -D is docker's shorthand; it is not a persistent shorthand because
+	// build has its own -D (see dockerDebugArgs).
+	pf.BoolVar(&debugLogging, "debug", false, "Docker compatibility, same as --log-level=debug")
 	_ = pf.MarkHidden("debug")
 	pf.String("config", "", "Docker compatibility, ignored")
 	_ = pf.MarkHidden("config")
@@ -144,6 +146,29 @@ func setupLogging(cmd *cobra.Command) error {
 		logrus.Warn("The --config flag is ignored by Podman. Exists for Docker compatibility")
 	}
 	return nil
+}
+
+// dockerDebugArgs turns docker's global -D, given before the command name
+// (`berth -D info`), into --debug; a -D after the command name is the
+// command's own (build -D is --disable-compression).
+func dockerDebugArgs(root *cobra.Command, args []string) []string {
+	out := append([]string(nil), args...)
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		if a == "-D" {
+			out[i] = "--debug"
+			continue
+		}
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break // the command name
+		}
+		if strings.HasPrefix(a, "--") && !strings.Contains(a, "=") {
+			if f := root.PersistentFlags().Lookup(a[2:]); f != nil && f.NoOptDefVal == "" {
+				i++ // its value
+			}
+		}
+	}
+	return out
 }
 
 // runtime returns the engine; setup created it for every storage command.

@@ -319,6 +319,10 @@ func TestVersionAndLogLevel(t *testing.T) {
 				t.Errorf("%s logs no debug line:\n%s", flag, r.Stderr)
 			}
 		}
+		// docker's -D before the command; after it, it is the command's own.
+		if out := e.BerthOK("build", "--help").Stdout; !strings.Contains(out, "-D, --disable-compression") {
+			t.Errorf("build --help lost its -D:\n%s", out)
+		}
 		r = e.BerthFail(1, "--debug", "--log-level=panic", "info")
 		if strings.TrimSpace(r.Stderr) != "Setting --log-level and --debug is not allowed" {
 			t.Errorf("--debug with --log-level: %q", r.Stderr)
