@@ -115,7 +115,7 @@ func PrepareRuntimeDir() error {
 		return nil
 	}
 	dir := fallbackRuntimeDir()
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating runtime directory %s: %w", dir, err)
 	}
 	return checkPrivateDir(dir)
@@ -131,9 +131,10 @@ func checkPrivateDir(dir string) error {
 	}
 	uid := os.Getuid()
 	switch {
+	case st.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("runtime directory %s is a symbolic link: refusing to use it; remove it or set XDG_RUNTIME_DIR to a private directory", dir)
 	case !st.IsDir():
-		return fmt.Errorf("runtime directory %s is not a directory (%s): refusing to use it; remove it or set XDG_RUNTIME_DIR to a private directory",
-			dir, st.Mode().Type())
+		return fmt.Errorf("runtime directory %s is not a directory: refusing to use it; remove it or set XDG_RUNTIME_DIR to a private directory", dir)
 	case !ownedBy(st, uid):
 		owner := -1
 		if s, ok := st.Sys().(*syscall.Stat_t); ok {

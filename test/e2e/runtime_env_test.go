@@ -75,6 +75,26 @@ func TestRuntimeDirFallbackMustBePrivate(t *testing.T) {
 		})
 	}
 
+	// A symbolic link (to a directory the user owns, private) is refused
+	// too: whoever made the link chose where berth's files would go.
+	t.Run("symbolic link", func(t *testing.T) {
+		target := filepath.Join(e.Dir, "elsewhere")
+		if err := mkdirOwned(target, 0o700, e.user); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, runDir); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(runDir)
+		r := e.BerthFail(125, "ps")
+		if !strings.Contains(r.Stderr, runDir+" is a symbolic link") {
+			t.Errorf("stderr does not say %s is a symbolic link:\n%s", runDir, r.Stderr)
+		}
+		if entries, _ := os.ReadDir(target); len(entries) != 0 {
+			t.Errorf("berth wrote through the refused link into %s: %v", target, entries)
+		}
+	})
+
 	// Absent, berth creates it private and uses it.
 	e.BerthOK("ps")
 	st, err := os.Stat(runDir)
