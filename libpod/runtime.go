@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
+	"time"
 
 	"github.com/berth-containers/berth/libpod/network"
 	"github.com/berth-containers/berth/libpod/state"
@@ -65,12 +67,57 @@ func (r *Runtime) DB() (*state.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := state.Open(filepath.Join(so.GraphRoot, "berth", "state.db"))
+	db, err := state.Open(r.dbPath(so))
 	if err != nil {
+		return nil, err
+	}
+	driver := ""
+	if r.store != nil {
+		driver = r.store.GraphDriverName()
+	}
+	if err := db.ValidateConfig(r.dbConfig(so, driver)); err != nil {
+		_ = db.Close()
 		return nil, err
 	}
 	r.db = db
 	return db, nil
+}
+
+func (r *Runtime) dbPath(so types.StoreOptions) string {
+	return filepath.Join(r.staticDir(so), "state.db")
+}
+
+// staticDir is where berth keeps its own files in the graph root.
+func (r *Runtime) staticDir(so types.StoreOptions) string {
+	return filepath.Join(so.GraphRoot, "berth")
+}
+
+// dbConfig is what the state database is bound to, as podman records it:
+// the locks of the objects it describes live in the run root, so two
+// invocations with one graph root and two run roots must not share it.
+func (r *Runtime) dbConfig(so types.StoreOptions, driver string) state.RuntimeConfig {
+	return state.RuntimeConfig{
+		OS:          goruntime.GOOS,
+		StaticDir:   filepath.Clean(r.staticDir(so)),
+		GraphRoot:   filepath.Clean(so.GraphRoot),
+		RunRoot:     filepath.Clean(so.RunRoot),
+		GraphDriver: driver,
+	}
+}
+
+// checkDriverAgainstDB records the graph driver of the store in the state
+// database, or refuses one that differs from the recorded one. A store
+// without berth state yet gets no database just for this.
+func (r *Runtime) checkDriverAgainstDB(so types.StoreOptions, driver string) error {
+	if r.db == nil {
+		if _, err := os.Stat(r.dbPath(so)); err != nil {
+			return nil
+		}
+		if _, err := r.DB(); err != nil {
+			return err
+		}
+	}
+	return r.db.ValidateConfig(r.dbConfig(so, driver))
 }
 
 // RunDir is berth's directory under the run root (locks, runtime state).
@@ -117,6 +164,15 @@ func (r *Runtime) Store() (storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The run root, and a driver given by flag or storage.conf, are
+	// checked against the state database before storage creates anything.
+	d := r.opts.StorageDriver
+	if d == "" {
+		d = so.GraphDriverName
+	}
+	if err := r.checkDriverAgainstDB(so, d); err != nil {
+		return nil, err
+	}
 	switch {
 	case r.opts.StorageDriver != "":
 		so.GraphDriverName = r.opts.StorageDriver
@@ -130,6 +186,9 @@ func (r *Runtime) Store() (storage.Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening storage at %s: %w", so.GraphRoot, err)
+	}
+	if err := r.checkDriverAgainstDB(so, r.store.GraphDriverName()); err != nil {
+		return nil, err
 	}
 	return r.store, nil
 }
@@ -235,4 +294,68 @@ func (r *Runtime) Shutdown() {
 	if r.store != nil {
 		_, _ = r.store.Shutdown(false)
 	}
+}
+
+// Migrate is `system migrate`: it stops every running (or paused)
+// container of this store, calling stopping with each one's ID first as
+// podman does, and then, rootless, the pause process, so that the next
+// invocation creates a user namespace from the current /etc/subuid and
+// /etc/subgid. Stopping the containers first keeps them from running on in
+// a namespace that no later berth could enter.
+func (r *Runtime) Migrate(stopping func(id string)) error {
+	so, err := r.storeOptions()
+	if err != nil {
+		return err
+	}
+	var cs []*Container
+	// A store without berth state has no container to stop: it is not
+	// created just to find that out.
+	if _, err := os.Stat(r.dbPath(so)); err == nil {
+		if cs, err = r.ListContainers(); err != nil {
+			return err
+		}
+	}
+	for _, c := range cs {
+		if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
+			continue
+		}
+		stopping(c.ID())
+		if err := c.Stop(time.Duration(c.Config.StopTimeout) * time.Second); err != nil {
+			return fmt.Errorf("cannot stop container %s: %w", c.ID(), err)
+		}
+	}
+	if !rootless.IsRootless() {
+		return nil
+	}
+	if err := rootless.StopPause(); err != nil {
+		return fmt.Errorf("stopping the rootless pause process: %w", err)
+	}
+	return nil
+}
+
+// DefaultLogDriver is the log driver of a container created without
+// --log-driver.
+const DefaultLogDriver = "k8s-file"
+
+// MonitorPath is the berth-monitor binary containers are started with.
+func MonitorPath() (string, error) { return monitorPath() }
+
+// ContainerCounts counts this store's containers by state, as podman's info
+// reports them.
+func (r *Runtime) ContainerCounts() (total, running, paused, stopped int, err error) {
+	cs, err := r.ListContainers()
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	for _, c := range cs {
+		switch c.State.Status {
+		case StatusRunning:
+			running++
+		case StatusPaused:
+			paused++
+		default:
+			stopped++
+		}
+	}
+	return len(cs), running, paused, stopped, nil
 }

@@ -29,7 +29,7 @@ static int command_needs_userns(int argc, char **argv) {
 	static const char *with_value[] = {
 		"--root", "--runroot", "--storage-driver", "--storage-opt", "--log-level",
 		"--runtime", "--cgroup-manager", "--events-backend", "--tmpdir",
-		"--network-cmd-path", "--cni-config-dir", "--registries-conf", NULL,
+		"--network-cmd-path", "--cni-config-dir", "--registries-conf", "--config", NULL,
 	};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -48,8 +48,6 @@ static int command_needs_userns(int argc, char **argv) {
 		}
 		if (strcmp(a, "version") == 0 || strcmp(a, "help") == 0 || strcmp(a, "completion") == 0 ||
 		    strcmp(a, "__pause") == 0 || strcmp(a, "login") == 0 || strcmp(a, "logout") == 0)
-			return 0;
-		if (strcmp(a, "system") == 0 && i + 1 < argc && strcmp(argv[i + 1], "migrate") == 0)
 			return 0;
 		return 1;
 	}
@@ -70,7 +68,14 @@ int berth_pause_pid_path(char *buf, size_t len) {
 	const char *tmp = getenv("TMPDIR");
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
-	return snprintf(buf, len, "%s/berth-run-%u/pause.pid", tmp, uid) < (int)len ? 0 : -1;
+	char dir[4096];
+	if (snprintf(dir, sizeof dir, "%s/berth-run-%u", tmp, uid) >= (int)sizeof dir)
+		return -1;
+	// The fallback name is predictable: a directory another user made (or
+	// can write to) is not trusted; the Go side refuses it with a message.
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 0022) != 0)
+		return -1;
+	return snprintf(buf, len, "%s/pause.pid", dir) < (int)len ? 0 : -1;
 }
 
 static int read_file(const char *path, char *buf, size_t len) {

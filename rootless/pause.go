@@ -31,7 +31,7 @@ func readPausePid() int {
 		return 0
 	}
 	st, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
-	if err != nil || !ownedBy(st, UID()) {
+	if err != nil || !ownedBy(st, os.Getuid()) {
 		return 0
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))

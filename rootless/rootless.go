@@ -91,7 +91,7 @@ func sessionRuntimeDir() string {
 		return xdg
 	}
 	run := fmt.Sprintf("/run/user/%d", UID())
-	if st, err := os.Stat(run); err == nil && ownedBy(st, UID()) && st.Mode().Perm()&0o022 == 0 {
+	if st, err := os.Stat(run); err == nil && ownedBy(st, os.Getuid()) && st.Mode().Perm()&0o022 == 0 {
 		return run
 	}
 	return ""
@@ -104,6 +104,51 @@ func fallbackRuntimeDir() string {
 // PausePidPath is where the pause process' pid is kept; join.c reads it.
 func PausePidPath() string { return pausePidPath }
 
+// PrepareRuntimeDir makes sure that a rootless user without a login session
+// has a private fallback runtime directory ($TMPDIR/berth-run-UID): it is
+// created 0700, and one that exists already must be a directory owned by
+// the user and writable by nobody else. Its name is predictable, so another
+// user may have created it first to receive the pause pid, auth.json and
+// the run root: such a directory is refused and left as it is.
+func PrepareRuntimeDir() error {
+	if !IsRootless() || sessionRuntimeDir() != "" {
+		return nil
+	}
+	dir := fallbackRuntimeDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating runtime directory %s: %w", dir, err)
+	}
+	return checkPrivateDir(dir)
+}
+
+// checkPrivateDir refuses dir unless it is a directory (not a symlink)
+// owned by this user, without write permission for group or others. The
+// uid is this process' own view: inside the user namespace the user is 0.
+func checkPrivateDir(dir string) error {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("checking runtime directory %s: %w", dir, err)
+	}
+	uid := os.Getuid()
+	switch {
+	case st.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("runtime directory %s is a symbolic link: refusing to use it; remove it or set XDG_RUNTIME_DIR to a private directory", dir)
+	case !st.IsDir():
+		return fmt.Errorf("runtime directory %s is not a directory: refusing to use it; remove it or set XDG_RUNTIME_DIR to a private directory", dir)
+	case !ownedBy(st, uid):
+		owner := -1
+		if s, ok := st.Sys().(*syscall.Stat_t); ok {
+			owner = int(s.Uid)
+		}
+		return fmt.Errorf("runtime directory %s is not owned by the current user (owner uid %d, current uid %d): refusing to use it; remove it or set XDG_RUNTIME_DIR to a private directory",
+			dir, owner, UID())
+	case st.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("runtime directory %s is writable by group or others (mode %#o): refusing to use it; remove it or make it private (chmod 700) or set XDG_RUNTIME_DIR",
+			dir, st.Mode().Perm())
+	}
+	return nil
+}
+
 // SetRuntimeDir gives a rootless user without a login session an
 // XDG_RUNTIME_DIR, as podman does, so that every berth process (inside the
 // user namespace or not) agrees on where auth.json and run files live.
@@ -113,10 +158,10 @@ func SetRuntimeDir() error {
 	}
 	dir := sessionRuntimeDir()
 	if dir == "" {
-		dir = fallbackRuntimeDir()
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("creating runtime directory %s: %w", dir, err)
+		if err := PrepareRuntimeDir(); err != nil {
+			return err
 		}
+		dir = fallbackRuntimeDir()
 	}
 	return os.Setenv("XDG_RUNTIME_DIR", dir)
 }
@@ -130,7 +175,13 @@ func ownedBy(st os.FileInfo, uid int) bool {
 // returns only when already inside; otherwise it re-executes berth (and does
 // not return) or fails.
 func Enter() error {
-	if !IsRootless() || InUserNS() {
+	if !IsRootless() {
+		return nil
+	}
+	if err := PrepareRuntimeDir(); err != nil {
+		return err
+	}
+	if InUserNS() {
 		return nil
 	}
 	if msg := C.GoString(C.berth_join_error()); msg != "" {

@@ -49,6 +49,7 @@ func main() {
 	}
 	libpod.Version = version
 	root := newRootCommand()
+	root.SetArgs(dockerDebugArgs(root, os.Args[1:]))
 	stopProfile := startProfile()
 	err := root.Execute()
 	stopProfile()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -16,11 +17,17 @@ var (
 	globalOpts config.Options
 	// rt is the engine of this invocation; commands get it from runtime().
 	rt *libpod.Runtime
+	// debugLogging is --debug (-D), docker's spelling of --log-level=debug.
+	debugLogging bool
 )
 
 // noStorage marks commands that neither join the user namespace nor open
 // storage. join.c keeps its own list of these for the fast path.
 const noStorage = "berth.noStorage"
+
+// noRuntimeDir marks commands that do not use the runtime directory either
+// (version, help, completion): they work whatever state it is in.
+const noRuntimeDir = "berth.noRuntimeDir"
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -48,6 +55,12 @@ func newRootCommand() *cobra.Command {
 	pf.StringArrayVar(&globalOpts.StorageOpts, "storage-opt", nil, "used to pass an option to the storage driver")
 	pf.StringVar(&globalOpts.Runtime, "runtime", "", "path to the OCI-compatible binary used to run containers")
 	pf.StringVar(&globalOpts.LogLevel, "log-level", "warn", "log messages at and above specified level (trace, debug, info, warn, warning, error, fatal, panic)")
+	// -D is docker's shorthand; it is not a persistent shorthand because
+	// build has its own -D (see dockerDebugArgs).
+	pf.BoolVar(&debugLogging, "debug", false, "Docker compatibility, same as --log-level=debug")
+	_ = pf.MarkHidden("debug")
+	pf.String("config", "", "Docker compatibility, ignored")
+	_ = pf.MarkHidden("config")
 	pf.StringVar(&globalOpts.RegistriesConf, "registries-conf", "", "path to the registries.conf file")
 	_ = pf.MarkHidden("registries-conf")
 
@@ -69,19 +82,25 @@ func newRootCommand() *cobra.Command {
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" || c.Name() == "help" {
 			markNoStorage(c)
+			c.Annotations[noRuntimeDir] = "true"
 		}
 	}
 	addCompletions(root)
 	return root
 }
 
+// logLevels are the values --log-level accepts, in podman's words.
+var logLevels = []string{"trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"}
+
 func setup(cmd *cobra.Command) error {
-	level, err := logrus.ParseLevel(globalOpts.LogLevel)
-	if err != nil {
-		return fmt.Errorf("invalid --log-level %q: %w", globalOpts.LogLevel, err)
+	if err := setupLogging(cmd); err != nil {
+		return err
 	}
-	logrus.SetLevel(level)
-	logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Annotations[noRuntimeDir] == "true" {
+			return nil
+		}
+	}
 	for c := cmd; c != nil; c = c.Parent() {
 		if c.Annotations[noStorage] == "true" {
 			return rootless.SetRuntimeDir()
@@ -95,6 +114,62 @@ func setup(cmd *cobra.Command) error {
 	}
 	rt = libpod.New(globalOpts)
 	return nil
+}
+
+// setupLogging applies --log-level and --debug as podman does: a bad level
+// or both flags at once exit 1 with podman's message (no "Error:" prefix).
+func setupLogging(cmd *cobra.Command) error {
+	fail := func(msg string) error {
+		fmt.Fprintln(os.Stderr, msg)
+		return &exitError{code: 1, err: errors.New("")}
+	}
+	pf := cmd.Root().PersistentFlags()
+	if debugLogging {
+		if pf.Changed("log-level") {
+			return fail("Setting --log-level and --debug is not allowed")
+		}
+		globalOpts.LogLevel = "debug"
+	}
+	valid := false
+	for _, l := range logLevels {
+		valid = valid || globalOpts.LogLevel == l
+	}
+	level, err := logrus.ParseLevel(globalOpts.LogLevel)
+	if !valid || err != nil {
+		return fail(fmt.Sprintf("Log Level %q is not supported, choose from: %s", globalOpts.LogLevel, strings.Join(logLevels, ", ")))
+	}
+	logrus.SetLevel(level)
+	logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
+	logrus.Infof("%s filtering at log level %s", os.Args[0], logrus.GetLevel())
+	logrus.Debugf("Called %s.PersistentPreRunE(%s)", cmd.Name(), strings.Join(os.Args, " "))
+	logrus.Tracef("global options: %+v", globalOpts)
+	if pf.Changed("config") {
+		logrus.Warn("The --config flag is ignored by Podman. Exists for Docker compatibility")
+	}
+	return nil
+}
+
+// dockerDebugArgs turns docker's global -D, given before the command name
+// (`berth -D info`), into --debug; a -D after the command name is the
+// command's own (build -D is --disable-compression).
+func dockerDebugArgs(root *cobra.Command, args []string) []string {
+	out := append([]string(nil), args...)
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		if a == "-D" {
+			out[i] = "--debug"
+			continue
+		}
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break // the command name
+		}
+		if strings.HasPrefix(a, "--") && !strings.Contains(a, "=") {
+			if f := root.PersistentFlags().Lookup(a[2:]); f != nil && f.NoOptDefVal == "" {
+				i++ // its value
+			}
+		}
+	}
+	return out
 }
 
 // runtime returns the engine; setup created it for every storage command.

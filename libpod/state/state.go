@@ -21,9 +21,13 @@ var (
 	ErrNoSuchContainer = errors.New("no such container")
 	ErrNameInUse       = errors.New("name is already in use")
 	ErrAmbiguous       = errors.New("more than one result for container ID")
+	// ErrDBBadConfig is podman's error for a database opened with another
+	// configuration than the one that created it.
+	ErrDBBadConfig = errors.New("database configuration mismatch")
 )
 
-const schemaVersion = 1
+// schemaVersion 2 added the dbconfig table.
+const schemaVersion = 2
 
 const schema = `
 CREATE TABLE IF NOT EXISTS containers (
@@ -32,6 +36,14 @@ CREATE TABLE IF NOT EXISTS containers (
 	config  BLOB NOT NULL,
 	state   BLOB NOT NULL,
 	created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dbconfig (
+	id           INTEGER PRIMARY KEY CHECK (id = 1),
+	os           TEXT NOT NULL,
+	static_dir   TEXT NOT NULL,
+	graph_root   TEXT NOT NULL,
+	run_root     TEXT NOT NULL,
+	graph_driver TEXT NOT NULL DEFAULT ''
 );
 `
 
@@ -259,4 +271,97 @@ func isHex(s string) bool {
 		}
 	}
 	return len(s) > 0
+}
+
+// RuntimeConfig is what the database is bound to: the paths that hold the
+// objects it describes and their locks. Two invocations that share the
+// database must agree on all of it (the locks live in the run root).
+type RuntimeConfig struct {
+	OS          string
+	StaticDir   string
+	GraphRoot   string
+	RunRoot     string
+	GraphDriver string // "" when storage is not open yet: not checked
+}
+
+// ValidateConfig records cfg on the database's first use and afterwards
+// refuses a different configuration, with podman's message. A graph driver
+// is recorded the first time one is known. The usual case, a recorded and
+// matching configuration, takes no write lock.
+func (s *DB) ValidateConfig(cfg RuntimeConfig) error {
+	db, err := readConfig(s.db.QueryRow)
+	if err == nil {
+		if err := compareConfig(db, cfg); err != nil || db.GraphDriver != "" || cfg.GraphDriver == "" {
+			return err
+		}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("reading the database configuration: %w", err)
+	}
+	return s.tx(func(tx *sql.Tx) error {
+		db, err := readConfig(tx.QueryRow)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.Exec("INSERT INTO dbconfig (id, os, static_dir, graph_root, run_root, graph_driver) VALUES (1, ?, ?, ?, ?, ?)",
+				cfg.OS, cfg.StaticDir, cfg.GraphRoot, cfg.RunRoot, cfg.GraphDriver)
+			if err != nil {
+				return fmt.Errorf("recording the database configuration: %w", err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the database configuration: %w", err)
+		}
+		if err := compareConfig(db, cfg); err != nil {
+			return err
+		}
+		if db.GraphDriver == "" && cfg.GraphDriver != "" {
+			if _, err := tx.Exec("UPDATE dbconfig SET graph_driver = ? WHERE id = 1", cfg.GraphDriver); err != nil {
+				return fmt.Errorf("recording the graph driver: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func readConfig(queryRow func(string, ...any) *sql.Row) (RuntimeConfig, error) {
+	var c RuntimeConfig
+	err := queryRow("SELECT os, static_dir, graph_root, run_root, graph_driver FROM dbconfig WHERE id = 1").
+		Scan(&c.OS, &c.StaticDir, &c.GraphRoot, &c.RunRoot, &c.GraphDriver)
+	return c, err
+}
+
+// compareConfig checks the fields in podman's order, with its message.
+func compareConfig(db, ours RuntimeConfig) error {
+	type field struct {
+		name        string
+		dbVal, ours string
+		isPath      bool
+	}
+	checks := []field{
+		{"os", db.OS, ours.OS, false},
+		{"static dir", db.StaticDir, ours.StaticDir, true},
+		{"graph root", db.GraphRoot, ours.GraphRoot, true},
+		{"run root", db.RunRoot, ours.RunRoot, true},
+	}
+	if db.GraphDriver != "" && ours.GraphDriver != "" {
+		checks = append(checks, field{"graph driver", db.GraphDriver, ours.GraphDriver, false})
+	}
+	for _, c := range checks {
+		dbVal, ourVal := c.dbVal, c.ours
+		if c.isPath {
+			// Tolerate symlinks (/home -> /var/home), as podman does.
+			dbVal, ourVal = evalSymlinksIfExists(dbVal), evalSymlinksIfExists(ourVal)
+		}
+		if dbVal != ourVal {
+			return fmt.Errorf("database %s %q does not match our %s %q: %w", c.name, c.dbVal, c.name, c.ours, ErrDBBadConfig)
+		}
+	}
+	return nil
+}
+
+func evalSymlinksIfExists(p string) string {
+	p = filepath.Clean(p)
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
 }

@@ -112,3 +112,38 @@ func BenchmarkProcessLifecycle(b *testing.B) {
 		db.Close()
 	}
 }
+
+func TestConfigRecordedAndMismatchRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := RuntimeConfig{OS: "linux", StaticDir: "/g/berth", GraphRoot: "/g", RunRoot: "/r"}
+	if err := db.ValidateConfig(cfg); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if err := db.ValidateConfig(cfg); err != nil {
+		t.Fatalf("same config: %v", err)
+	}
+	other := cfg
+	other.RunRoot = "/r2"
+	err = db.ValidateConfig(other)
+	if !errors.Is(err, ErrDBBadConfig) || err.Error() != `database run root "/r" does not match our run root "/r2": database configuration mismatch` {
+		t.Fatalf("other run root: %v", err)
+	}
+	// The driver is recorded when first known, then checked.
+	withDriver := cfg
+	withDriver.GraphDriver = "overlay"
+	if err := db.ValidateConfig(withDriver); err != nil {
+		t.Fatalf("recording the driver: %v", err)
+	}
+	if err := db.ValidateConfig(cfg); err != nil {
+		t.Fatalf("unknown driver is not checked: %v", err)
+	}
+	withDriver.GraphDriver = "vfs"
+	if err := db.ValidateConfig(withDriver); !errors.Is(err, ErrDBBadConfig) {
+		t.Fatalf("other driver: %v", err)
+	}
+}
