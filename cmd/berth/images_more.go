@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/buildah"
+	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -48,19 +49,30 @@ func newImageInspectCommand() *cobra.Command {
 // newInspectCommand is the top-level `inspect`: containers and images.
 func newInspectCommand() *cobra.Command {
 	var format, typ string
-	var size bool
+	var size, latest bool
 	cmd := &cobra.Command{
 		Use:   "inspect [options] {CONTAINER|IMAGE} [...]",
 		Short: "Display the configuration of object denoted by ID",
-		Args:  requireArgs(1, "inspect requires at least 1 arg(s), only received 0"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !latest {
+				return errors.New("inspect requires at least 1 arg(s), only received 0")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if latest && typ != "container" && typ != "all" {
+				return fmt.Errorf("--latest is only supported for containers, not %s", typ)
+			}
 			switch typ {
 			case "image":
 				return inspectImages(args, format)
 			case "container":
-				return printContainerInspect(args, format, false)
+				return printContainerInspect(args, format, latest, size)
 			case "all":
-				return inspectAll(args, format)
+				if latest {
+					return printContainerInspect(args, format, latest, size)
+				}
+				return inspectAll(args, format, size)
 			case "pod", "volume", "network":
 				return fmt.Errorf("inspecting objects of type %q is not supported yet", typ)
 			}
@@ -70,6 +82,7 @@ func newInspectCommand() *cobra.Command {
 	cmd.Flags().StringVarP(&format, "format", "f", "json", "format the output using the given Go template or json")
 	cmd.Flags().StringVarP(&typ, "type", "t", "all", "specify inspect-object type (\"image\", \"container\" or \"all\")")
 	cmd.Flags().BoolVarP(&size, "size", "s", false, "display total file size (containers only)")
+	cmd.Flags().BoolVarP(&latest, "latest", "l", false, "act on the latest container berth is aware of")
 	return cmd
 }
 
@@ -98,11 +111,7 @@ func inspectImages(names []string, format string) error {
 		}
 		found = append(found, data)
 	}
-	if format == "" || format == "json" {
-		if err := printInspectJSON(found); err != nil {
-			return err
-		}
-	} else if err := printEach(format, found); err != nil {
+	if err := printInspected(format, found); err != nil {
 		return err
 	}
 	return lastError(errs)
@@ -135,9 +144,6 @@ func printInspectJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "     ")
 	enc.SetEscapeHTML(false)
-	if list, ok := v.([]*image.InspectData); ok && list == nil {
-		v = []*image.InspectData{}
-	}
 	return enc.Encode(v)
 }
 
@@ -492,12 +498,17 @@ func newImportCommand() *cobra.Command {
 }
 
 // inspectAll looks each name up as a container, then as an image, as podman does.
-func inspectAll(names []string, format string) error {
+func inspectAll(names []string, format string, size bool) error {
 	var found []any
 	var errs []error
 	for _, name := range names {
 		if c, err := runtime().LookupContainer(name); err == nil {
-			found = append(found, inspectContainer(c))
+			d, err := c.Inspect(libpod.InspectOptions{Size: size})
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			found = append(found, d)
 			continue
 		}
 		ir, err := imageRuntime()
@@ -516,14 +527,7 @@ func inspectAll(names []string, format string) error {
 		}
 		found = append(found, data)
 	}
-	if format == "" || format == "json" {
-		if found == nil {
-			found = []any{}
-		}
-		if err := printJSON(found); err != nil {
-			return err
-		}
-	} else if err := printEach(format, found); err != nil {
+	if err := printInspected(format, found); err != nil {
 		return err
 	}
 	return lastError(errs)
