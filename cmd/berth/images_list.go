@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/docker/go-units"
@@ -62,11 +61,7 @@ func (r imageRow) CreatedTime() string  { return r.CreatedAt() }
 func (r imageRow) History() string      { return strings.Join(r.imageSummary.History, ", ") }
 
 // Size is podman's: a space between the number and the unit.
-func (r imageRow) Size() string {
-	s := units.HumanSizeWithPrecision(float64(r.imageSummary.Size), 3)
-	i := strings.LastIndexFunc(s, unicode.IsDigit)
-	return s[:i+1] + " " + s[i+1:]
-}
+func (r imageRow) Size() string { return humanSize(r.imageSummary.Size) }
 
 func humanSince(t time.Time) string {
 	if t.IsZero() {
@@ -162,10 +157,11 @@ func newImagesCommand(use string) *cobra.Command {
 					format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Created}}\t{{.Size}}"
 				}
 			}
+			headers := imageHeaders
 			if noHeading {
-				format = strings.TrimPrefix(format, "table ")
+				headers = nil
 			}
-			return printRows(os.Stdout, format, rows, imageHeaders)
+			return printRows(os.Stdout, format, rows, headers)
 		},
 	}
 	fl := cmd.Flags()

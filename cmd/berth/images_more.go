@@ -178,7 +178,7 @@ func (h historyRow) CreatedAt() string {
 	if h.e.Created == nil {
 		return ""
 	}
-	return h.e.Created.String()
+	return time.Unix(h.e.Created.Unix(), 0).UTC().String()
 }
 
 func (h historyRow) CreatedBy() string {
@@ -188,7 +188,7 @@ func (h historyRow) CreatedBy() string {
 	return h.e.CreatedBy
 }
 
-func (h historyRow) Size() string    { return units.HumanSizeWithPrecision(float64(h.e.Size), 3) }
+func (h historyRow) Size() string    { return humanSize(h.e.Size) }
 func (h historyRow) Comment() string { return h.e.Comment }
 func (h historyRow) Tags() []string  { return h.e.Tags }
 
@@ -197,14 +197,16 @@ var historyHeaders = map[string]string{
 	"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT", "Tags": "TAGS",
 }
 
-// historyJSON is podman's `history --format json` element.
+// historyJSON is podman's `history --format json` element (with its
+// second, RFC 3339 "Created").
 type historyJSON struct {
-	ID        string     `json:"id"`
-	Created   *time.Time `json:"created"`
-	CreatedBy string     `json:"CreatedBy"`
-	Size      int64      `json:"size"`
-	Comment   string     `json:"comment"`
-	Tags      []string   `json:"tags,omitempty"`
+	ID         string     `json:"id"`
+	Created    *time.Time `json:"created,omitempty"`
+	CreatedBy  string     `json:"CreatedBy,omitempty"`
+	Tags       []string   `json:"tags,omitempty"`
+	Size       int64      `json:"size"`
+	Comment    string     `json:"comment,omitempty"`
+	CreatedStr string     `json:"Created"`
 }
 
 func newHistoryCommand() *cobra.Command {
@@ -226,10 +228,14 @@ func newHistoryCommand() *cobra.Command {
 			if format == "json" {
 				out := make([]historyJSON, 0, len(entries))
 				for _, e := range entries {
-					out = append(out, historyJSON{ID: e.ID, Created: e.Created, CreatedBy: e.CreatedBy,
-						Size: e.Size, Comment: e.Comment, Tags: e.Tags})
+					j := historyJSON{ID: e.ID, Created: e.Created, CreatedBy: e.CreatedBy,
+						Size: e.Size, Comment: e.Comment, Tags: e.Tags}
+					if e.Created != nil {
+						j.CreatedStr = e.Created.Format(time.RFC3339)
+					}
+					out = append(out, j)
 				}
-				return printJSON(out)
+				return json.NewEncoder(os.Stdout).Encode(out)
 			}
 			rows := make([]historyRow, 0, len(entries))
 			for _, e := range entries {

@@ -121,10 +121,11 @@ func newPsCommand(use string) *cobra.Command {
 					format += "\t{{.Size}}"
 				}
 			}
+			headers := psHeaders
 			if noHeading {
-				format = strings.TrimPrefix(format, "table ")
+				headers = nil
 			}
-			return printRows(os.Stdout, format, rows, psHeaders)
+			return printRows(os.Stdout, format, rows, headers)
 		},
 	}
 	fl := cmd.Flags()
