@@ -538,17 +538,10 @@ func (c *Container) inspectConfig(o *specgen.Options, spec *specs.Spec) InspectC
 	if ic.Hostname == "" {
 		ic.Hostname = c.hostname()
 	}
-	if o.Image != nil {
-		if ic.User == "" {
-			ic.User = o.Image.User
-		}
-		for k, v := range o.Image.Labels {
-			ic.Labels[k] = v
-		}
+	if o.Image != nil && ic.User == "" {
+		ic.User = o.Image.User
 	}
-	for k, v := range cfg.Labels {
-		ic.Labels[k] = v
-	}
+	ic.Labels = c.labels(o)
 	if spec.Process.User.Umask != nil {
 		ic.Umask = fmt.Sprintf("%04o", *spec.Process.User.Umask)
 	}
@@ -558,16 +551,73 @@ func (c *Container) inspectConfig(o *specgen.Options, spec *specs.Spec) InspectC
 	if entrypoint == nil && o.Image != nil {
 		entrypoint = o.Image.Entrypoint
 	}
+	ic.Entrypoint = strings.Join(entrypoint, " ")
+	ic.Cmd = c.userCommand(o)
+	return ic
+}
+
+// userCommand is the command apart from the entrypoint (the user's, else
+// the image's CMD unless the user replaced the entrypoint): podman's
+// Config.Cmd and `ps` COMMAND.
+func (c *Container) userCommand(o *specgen.Options) []string {
 	command := o.Command
 	if command == nil && o.Entrypoint == nil && o.Image != nil {
 		command = o.Image.Cmd
 	}
-	ic.Entrypoint = strings.Join(entrypoint, " ")
-	ic.Cmd = command
-	if ic.Cmd == nil && ic.Entrypoint == "" {
-		ic.Cmd = cfg.Command
+	if command == nil && o.Image == nil && o.Entrypoint == nil {
+		command = c.Config.Command // no image config: what runs
 	}
-	return ic
+	return command
+}
+
+// labels are the image's labels with the container's over them, as
+// podman records them.
+func (c *Container) labels(o *specgen.Options) map[string]string {
+	out := map[string]string{}
+	if o.Image != nil {
+		for k, v := range o.Image.Labels {
+			out[k] = v
+		}
+	}
+	for k, v := range c.Config.Labels {
+		out[k] = v
+	}
+	return out
+}
+
+// Labels are the container's labels: its image's, and its own (--label)
+// over them.
+func (c *Container) Labels() map[string]string {
+	o, err := c.specOptions()
+	if err != nil {
+		return c.labels(&specgen.Options{})
+	}
+	return c.labels(o)
+}
+
+// MountDestinations are where the user's bind mounts and volumes are
+// (podman's `ps` MOUNTS).
+func (c *Container) MountDestinations() []string {
+	out := []string{}
+	o, err := c.specOptions()
+	if err != nil {
+		return out
+	}
+	for _, m := range o.Mounts {
+		if m.Type != "tmpfs" {
+			out = append(out, m.Destination)
+		}
+	}
+	return out
+}
+
+// UserCommand is the command podman's `ps` shows: Config.Cmd of inspect.
+func (c *Container) UserCommand() []string {
+	o, err := c.specOptions()
+	if err != nil {
+		return c.Config.Command
+	}
+	return c.userCommand(o)
 }
 
 // inspectHostConfig fills HostConfig.

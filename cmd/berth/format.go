@@ -152,6 +152,14 @@ func humanSize(n int64) string {
 	return s[:i+1] + " " + s[i+1:]
 }
 
+// printJSONIndent prints v indented by indent.
+func printJSONIndent(v any, indent string) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", indent)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
 func printJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "    ")
