@@ -66,6 +66,9 @@ type InspectContainerData struct {
 // ID is podman's Go name of Id.
 func (d *InspectContainerData) ID() string { return d.Id }
 
+// LogPath is docker's name of HostConfig.LogConfig.Path.
+func (d *InspectContainerData) LogPath() string { return d.HostConfig.LogConfig.Path }
+
 // InspectState is the State object.
 type InspectState struct {
 	OciVersion     string              `json:"OciVersion"`
@@ -82,10 +85,14 @@ type InspectState struct {
 	StartedAt      time.Time           `json:"StartedAt"`
 	FinishedAt     time.Time           `json:"FinishedAt"`
 	Health         InspectHealthResult `json:"Health"`
+	Checkpointed   bool                `json:"Checkpointed,omitempty"`
 	CgroupPath     string              `json:"CgroupPath,omitempty"`
 	CheckpointedAt time.Time           `json:"CheckpointedAt"`
 	RestoredAt     time.Time           `json:"RestoredAt"`
 }
+
+// Healthcheck is podman's Go name of Health.
+func (s *InspectState) Healthcheck() InspectHealthResult { return s.Health }
 
 // InspectHealthResult is State.Health: podman 4.3 shows it, empty, for a
 // container without a healthcheck (berth has none yet).
