@@ -323,7 +323,7 @@ func sortPsRows(rows []psRow, by string) error {
 	var less func(a, b *psRow) bool
 	switch by {
 	case "created", "runningfor":
-		less = func(a, b *psRow) bool { return a.Created.After(b.Created) }
+		less = func(a, b *psRow) bool { return a.Created.Before(b.Created) } // oldest first, as podman
 	case "id":
 		less = func(a, b *psRow) bool { return a.Id < b.Id }
 	case "image":

@@ -370,6 +370,9 @@ func TestPsFormatFields(t *testing.T) {
 		e.BerthOK("run", "--name", "done", img, "true")
 		wantOut(t, "name= without -a", e.BerthOK("ps", "--filter", "name=done", "--format", "{{.Names}}").Out(), "")
 		wantOut(t, "status=exited without -a", e.BerthOK("ps", "--filter", "status=exited", "--format", "{{.Names}} {{.State}}").Out()[:len("done Exited (0)")], "done Exited (0)")
+		// podman lists the oldest first
+		wantOut(t, "ps -a order", e.BerthOK("ps", "-a", "--format", "{{.Names}}").Out(), "pslist\ndone")
+		wantOut(t, "ps --sort created", e.BerthOK("ps", "-a", "--sort", "created", "--format", "{{.Names}}").Out(), "pslist\ndone")
 		lines := e.BerthOK("ps", "-a", "--format", "table {{.Names}} {{.ExitCode}}", "--sort", "names").Lines()
 		if len(lines) != 3 || lines[0] != "NAMES       EXIT CODE" || lines[1] != "done        0" {
 			t.Errorf("ps table format:\n%s", strings.Join(lines, "\n"))
