@@ -309,12 +309,11 @@ func (c *Container) InspectSpec() (*specs.Spec, string, error) {
 		data, err := os.ReadFile(p)
 		if err == nil {
 			var s specs.Spec
-			if err := json.Unmarshal(data, &s); err != nil {
-				return nil, "", fmt.Errorf("decoding the spec of container %s: %w", c.Name(), err)
+			if json.Unmarshal(data, &s) == nil {
+				return &s, p, nil
 			}
-			return &s, p, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
+			// being rewritten by a start (restart policy): generate it
+		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, "", fmt.Errorf("reading the spec of container %s: %w", c.Name(), err)
 		}
 	}
@@ -380,6 +379,15 @@ type InspectOptions struct {
 // Inspect returns the container's podman-style inspect document, from
 // its recorded config and state, its spec, its storage and its image.
 func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) {
+	if c.needsReconcile() {
+		// a monitor that died: make the state true first, as ps does
+		if lock, err := c.rt.lockContainer(c.ID()); err == nil {
+			if c.refresh() == nil {
+				c.reconcile()
+			}
+			lock.unlock()
+		}
+	}
 	cfg, st := &c.Config, &c.State
 	o, err := c.specOptions()
 	if err != nil {
@@ -403,8 +411,11 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 	if st.Status == StatusStopped {
 		d.State.Status = StatusExited // cleanup pending: podman shows it stopped
 	}
-	if d.State.Running || d.State.Paused {
+	if st.Status != StatusExited && st.Status != StatusStopped {
+		// running, paused, or created by init: the process waits
 		d.State.Pid, d.State.ConmonPid = st.Pid, st.MonitorPid
+	}
+	if d.State.Running || d.State.Paused {
 		if spec.Linux != nil {
 			d.State.CgroupPath = spec.Linux.CgroupsPath
 		}

@@ -268,8 +268,8 @@ func toPsRow(c *libpod.Container, noTrunc, size bool) psRow {
 	if f.State == libpod.StatusStopped {
 		f.State = libpod.StatusExited
 	}
-	if f.State == libpod.StatusRunning || f.State == libpod.StatusPaused {
-		f.Pid = c.State.Pid
+	if f.State != libpod.StatusExited {
+		f.Pid = c.State.Pid // running, paused, or created by init
 	}
 	if c.Config.Network == "bridge" {
 		name := network.DefaultNetwork
