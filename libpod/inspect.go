@@ -290,7 +290,20 @@ type InspectHostConfig struct {
 	IOMaximumIOps        uint64                          `json:"IOMaximumIOps"`
 	IOMaximumBandwidth   uint64                          `json:"IOMaximumBandwidth"`
 	CgroupConf           map[string]string               `json:"CgroupConf"`
+	IDMappings           *InspectIDMappings              `json:"IDMappings,omitempty"`
 }
+
+// InspectIDMappings are the user namespace's mappings ("ctr:host:size").
+type InspectIDMappings struct {
+	UIDMap []string `json:"UidMap"`
+	GIDMap []string `json:"GidMap"`
+}
+
+// UidMap is UIDMap by its JSON key.
+func (m *InspectIDMappings) UidMap() []string { return m.UIDMap } //nolint:revive,stylecheck
+
+// GidMap is GIDMap by its JSON key.
+func (m *InspectIDMappings) GidMap() []string { return m.GIDMap } //nolint:revive,stylecheck
 
 // dockerDefaultCaps is the set podman reports CapAdd and CapDrop against
 // (docker's default capabilities).
@@ -338,6 +351,11 @@ func (c *Container) InspectSpec() (*specs.Spec, string, error) {
 		o.Network = specgen.Namespace{Mode: specgen.NSHost}
 	case "none":
 		o.Network = specgen.Namespace{Mode: specgen.NSNone}
+	}
+	if c.Config.UserNS != "" {
+		if m, err := userNSMappings(c.Config.UserNS); err == nil {
+			o.UserNS = m
+		}
 	}
 	user := o.User
 	if user == "" && o.Image != nil {
@@ -641,6 +659,9 @@ func (c *Container) UserCommand() []string {
 // inspectHostConfig fills HostConfig.
 func (c *Container) inspectHostConfig(o *specgen.Options, spec *specs.Spec) InspectHostConfig {
 	cfg := &c.Config
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
 	h := InspectHostConfig{
 		Binds: []string{}, CgroupManager: "cgroupfs", CgroupMode: "private",
 		LogConfig:   InspectLogConfig{Type: cfg.LogDriver, Path: cfg.LogPath, Size: units.HumanSizeWithPrecision(float64(cfg.LogMaxSize), 3)},
@@ -650,7 +671,7 @@ func (c *Container) inspectHostConfig(o *specgen.Options, spec *specs.Spec) Insp
 		Dns: nonNil(cfg.DNSServers), DnsOptions: nonNil(cfg.DNSOptions), DnsSearch: nonNil(cfg.DNSSearch),
 		ExtraHosts: nonNil(cfg.AddHosts), GroupAdd: nonNil(o.GroupAdd), IpcMode: "shareable", Cgroups: "default",
 		PidMode: "private", Privileged: o.Privileged, PublishAllPorts: o.PublishAll, ReadonlyRootfs: o.ReadOnly,
-		SecurityOpt: []string{}, Tmpfs: map[string]string{}, UTSMode: "private", UsernsMode: cfg.UserNS,
+		SecurityOpt: []string{}, Tmpfs: map[string]string{}, UTSMode: "private",
 		ShmSize: o.ShmSize, Runtime: "oci", ConsoleSize: []uint{0, 0}, Devices: []InspectDevice{},
 		Ulimits: []InspectUlimit{},
 	}
@@ -681,6 +702,17 @@ func (c *Container) inspectHostConfig(o *specgen.Options, spec *specs.Spec) Insp
 	}
 	if !hasNamespace(spec, specs.UTSNamespace) {
 		h.UTSMode = "host"
+	}
+	for _, n := range spec.Linux.Namespaces {
+		if n.Type == specs.UserNamespace {
+			h.UsernsMode = "private"
+			if n.Path != "" {
+				h.UsernsMode = "ns:" + n.Path
+			}
+		}
+	}
+	if len(spec.Linux.UIDMappings) > 0 {
+		h.IDMappings = &InspectIDMappings{UIDMap: idMapStrings(spec.Linux.UIDMappings), GIDMap: idMapStrings(spec.Linux.GIDMappings)}
 	}
 	if spec.Process.Capabilities != nil {
 		b := spec.Process.Capabilities.Bounding
@@ -740,6 +772,14 @@ func (c *Container) inspectHostConfig(o *specgen.Options, spec *specs.Spec) Insp
 		}
 	}
 	return h
+}
+
+func idMapStrings(m []specs.LinuxIDMapping) []string {
+	out := make([]string, 0, len(m))
+	for _, e := range m {
+		out = append(out, fmt.Sprintf("%d:%d:%d", e.ContainerID, e.HostID, e.Size))
+	}
+	return out
 }
 
 func derefOr0[T any](p *T) T {

@@ -203,6 +203,16 @@ func TestContainerInspectLayout(t *testing.T) {
 			"{{.State.Status}} {{.State.Pid}} {{.Path}} {{.Config.Cmd}} {{.HostConfig.LogConfig.Size}}", "newest").Out(),
 			"created 0 true [true] 0B")
 
+		// a user namespace of its own: podman's UsernsMode and IDMappings
+		wantOut(t, "no user namespace", e.BerthOK("inspect", "--format", "{{.HostConfig.UsernsMode}}|{{.HostConfig.IDMappings}}", "insp").Out(), "|<nil>")
+		if e.Rootless() {
+			e.BerthOK("create", "--name", "keepid", "--userns", "keep-id", img, "true")
+			got := e.BerthOK("inspect", "--format", "{{.HostConfig.UsernsMode}} {{.HostConfig.IDMappings.UidMap}}", "keepid").Out()
+			if want := fmt.Sprintf("private [0:1:%d %d:0:1 ", e.UID(), e.UID()); !strings.HasPrefix(got, want) {
+				t.Errorf("keep-id mappings: %q, want prefix %q", got, want)
+			}
+		}
+
 		// exited: the code, and no pid
 		e.BerthOK("stop", "-t", "0", "insp")
 		wantOut(t, "stopped container", e.BerthOK("inspect", "--format", "{{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.State.ExitCode}}", "insp").Out(),
