@@ -111,7 +111,8 @@ func inspectImages(names []string, format string) error {
 		}
 		found = append(found, data)
 	}
-	if err := printInspected(format, found); err != nil {
+	// podman's image inspect takes docker's .Config.Healthcheck for its own .HealthCheck
+	if err := printInspected(strings.ReplaceAll(format, ".Config.Healthcheck", ".HealthCheck"), found); err != nil {
 		return err
 	}
 	return lastError(errs)
