@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -368,7 +369,20 @@ func parsePsFilters(filters []string) (func(*libpod.Container) bool, error) {
 			default:
 				return nil, fmt.Errorf("%q is not a valid status", v)
 			}
-		case "name", "label", "ancestor", "id", "exited":
+		case "name", "label", "ancestor", "id", "exited", "network", "volume":
+		case "before", "since":
+			// by the named container's creation time
+			ref, err := runtime().LookupContainer(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s filter: no such container %s", k, v)
+			}
+			v = ref.Config.Created.Format(time.RFC3339Nano)
+		case "until":
+			t, err := parseUntil(v)
+			if err != nil {
+				return nil, err
+			}
+			v = t.Format(time.RFC3339Nano)
 		default:
 			return nil, fmt.Errorf("%q is an invalid filter", k)
 		}
@@ -391,8 +405,50 @@ func parsePsFilters(filters []string) (func(*libpod.Container) bool, error) {
 	}, nil
 }
 
+// parseUntil reads an until= value: a duration before now (10m), a Unix
+// time, or an RFC 3339 time.
+func parseUntil(v string) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(n, 0), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid until filter %q: use a duration (10m), a Unix time or an RFC 3339 time", v)
+}
+
 func psFilterMatches(c *libpod.Container, key, value string) bool {
 	switch key {
+	case "before", "since", "until":
+		t, err := time.Parse(time.RFC3339Nano, value)
+		if err != nil {
+			return false
+		}
+		if key == "since" {
+			return c.Config.Created.After(t)
+		}
+		return c.Config.Created.Before(t)
+	case "network":
+		if c.Config.Network == "bridge" {
+			name := network.DefaultNetwork
+			if c.State.Network != nil && c.State.Network.Network != "" {
+				name = c.State.Network.Network
+			}
+			return value == name
+		}
+		return value == c.Config.Network
+	case "volume":
+		for _, d := range c.MountDestinations() {
+			if d == value {
+				return true
+			}
+		}
+		return false
 	case "status":
 		return c.State.Status == value || value == "stopped" && c.State.Status == libpod.StatusExited
 	case "name":

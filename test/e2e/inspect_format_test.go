@@ -380,6 +380,11 @@ func TestPsFormatFields(t *testing.T) {
 		e.BerthOK("run", "--name", "done", img, "true")
 		wantOut(t, "name= without -a", e.BerthOK("ps", "--filter", "name=done", "--format", "{{.Names}}").Out(), "")
 		wantOut(t, "status=exited without -a", e.BerthOK("ps", "--filter", "status=exited", "--format", "{{.Names}} {{.State}}").Out()[:len("done Exited (0)")], "done Exited (0)")
+		wantOut(t, "since=", e.BerthOK("ps", "-a", "--filter", "since=pslist", "--format", "{{.Names}}").Out(), "done")
+		wantOut(t, "before=", e.BerthOK("ps", "-a", "--filter", "before=done", "--format", "{{.Names}}").Out(), "pslist")
+		wantOut(t, "volume=", e.BerthOK("ps", "-a", "--filter", "volume=/data", "--format", "{{.Names}}").Out(), "pslist")
+		wantOut(t, "until= an hour ago", e.BerthOK("ps", "-a", "--filter", "until=1h", "--format", "{{.Names}}").Out(), "")
+		e.BerthFail(125, "ps", "--filter", "before=no-such-ctr")
 		// podman lists the oldest first
 		wantOut(t, "ps -a order", e.BerthOK("ps", "-a", "--format", "{{.Names}}").Out(), "pslist\ndone")
 		wantOut(t, "ps --sort created", e.BerthOK("ps", "-a", "--sort", "created", "--format", "{{.Names}}").Out(), "pslist\ndone")
