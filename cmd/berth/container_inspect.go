@@ -9,15 +9,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func signalName(sig int) string {
-	for _, name := range []string{"HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "TERM", "STOP"} {
-		if s, err := parseSignal(name); err == nil && int(s) == sig {
-			return "SIG" + name
-		}
-	}
-	return fmt.Sprint(sig)
-}
-
 func newContainerInspectCommand() *cobra.Command {
 	var format string
 	var latest, size bool
