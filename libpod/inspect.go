@@ -448,8 +448,8 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 		d.OCIRuntime = choice.Name
 	}
 	if spec.Process.Capabilities != nil {
-		d.EffectiveCaps = nonNil(sortedCopy(spec.Process.Capabilities.Effective))
-		d.BoundingCaps = nonNil(sortedCopy(spec.Process.Capabilities.Bounding))
+		d.EffectiveCaps = orEmpty(sortedCaps(spec.Process.Capabilities.Effective))
+		d.BoundingCaps = orEmpty(sortedCaps(spec.Process.Capabilities.Bounding))
 	}
 	d.ProcessLabel, d.AppArmorProfile = spec.Process.SelinuxLabel, spec.Process.ApparmorProfile
 	if spec.Linux != nil {
@@ -471,14 +471,14 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 	return d, nil
 }
 
-func nonNil(s []string) []string {
+func orEmpty(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
 }
 
-func sortedCopy(s []string) []string {
+func sortedCaps(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
@@ -566,7 +566,7 @@ func (c *Container) inspectConfig(o *specgen.Options, spec *specs.Spec) InspectC
 	cfg := &c.Config
 	ic := InspectConfig{
 		Hostname: spec.Hostname, User: o.User, Tty: cfg.Terminal, OpenStdin: cfg.Stdin,
-		Env: nonNil(spec.Process.Env), Image: cfg.ImageName, WorkingDir: spec.Process.Cwd,
+		Env: orEmpty(spec.Process.Env), Image: cfg.ImageName, WorkingDir: spec.Process.Cwd,
 		Labels: map[string]string{}, Annotations: spec.Annotations, StopSignal: uint(cfg.StopSignal),
 		HealthcheckOnFailureAction: "none", CreateCommand: cfg.CreateCommand, Timezone: cfg.Timezone,
 		Umask: "0022", Timeout: cfg.Timeout, StopTimeout: cfg.StopTimeout,
@@ -668,8 +668,8 @@ func (c *Container) inspectHostConfig(o *specgen.Options, spec *specs.Spec) Insp
 		NetworkMode: cfg.Network, PortBindings: map[string][]InspectPortBinding{},
 		RestartPolicy: InspectRestartPolicy{Name: cfg.RestartPolicy, MaximumRetryCount: uint(cfg.RestartMax)},
 		AutoRemove:    cfg.AutoRemove, CapAdd: []string{}, CapDrop: []string{},
-		Dns: nonNil(cfg.DNSServers), DnsOptions: nonNil(cfg.DNSOptions), DnsSearch: nonNil(cfg.DNSSearch),
-		ExtraHosts: nonNil(cfg.AddHosts), GroupAdd: nonNil(o.GroupAdd), IpcMode: "shareable", Cgroups: "default",
+		Dns: orEmpty(cfg.DNSServers), DnsOptions: orEmpty(cfg.DNSOptions), DnsSearch: orEmpty(cfg.DNSSearch),
+		ExtraHosts: orEmpty(cfg.AddHosts), GroupAdd: orEmpty(o.GroupAdd), IpcMode: "shareable", Cgroups: "default",
 		PidMode: "private", Privileged: o.Privileged, PublishAllPorts: o.PublishAll, ReadonlyRootfs: o.ReadOnly,
 		SecurityOpt: []string{}, Tmpfs: map[string]string{}, UTSMode: "private",
 		ShmSize: o.ShmSize, Runtime: "oci", ConsoleSize: []uint{0, 0}, Devices: []InspectDevice{},
@@ -684,23 +684,23 @@ func (c *Container) inspectHostConfig(o *specgen.Options, spec *specs.Spec) Insp
 	for k, v := range c.inspectPorts() {
 		h.PortBindings[k] = v
 	}
-	if !hasNamespace(spec, specs.CgroupNamespace) {
+	if !specHasNamespace(spec, specs.CgroupNamespace) {
 		h.CgroupMode = "host"
 	}
-	if !hasNamespace(spec, specs.PIDNamespace) {
+	if !specHasNamespace(spec, specs.PIDNamespace) {
 		h.PidMode = "host"
 	} else if o.PID.Mode == specgen.NSPath {
 		h.PidMode = "ns:" + o.PID.Path
 	}
 	switch {
-	case !hasNamespace(spec, specs.IPCNamespace):
+	case !specHasNamespace(spec, specs.IPCNamespace):
 		h.IpcMode = "host"
 	case o.IPC.Mode == specgen.NSNone:
 		h.IpcMode = "none"
 	case o.IPC.Mode == specgen.NSPath:
 		h.IpcMode = "ns:" + o.IPC.Path
 	}
-	if !hasNamespace(spec, specs.UTSNamespace) {
+	if !specHasNamespace(spec, specs.UTSNamespace) {
 		h.UTSMode = "host"
 	}
 	for _, n := range spec.Linux.Namespaces {
@@ -790,7 +790,7 @@ func derefOr0[T any](p *T) T {
 	return *p
 }
 
-func hasNamespace(spec *specs.Spec, typ specs.LinuxNamespaceType) bool {
+func specHasNamespace(spec *specs.Spec, typ specs.LinuxNamespaceType) bool {
 	if spec.Linux == nil {
 		return false
 	}
