@@ -330,7 +330,7 @@ func (c *Container) InspectSpec() (*specs.Spec, string, error) {
 			return nil, "", fmt.Errorf("reading the spec of container %s: %w", c.Name(), err)
 		}
 	}
-	o, err := c.specOptions()
+	o, err := c.recordedSpecOptions()
 	if err != nil {
 		return nil, "", err
 	}
@@ -378,8 +378,8 @@ func (c *Container) InspectSpec() (*specs.Spec, string, error) {
 	return s, "", nil
 }
 
-// specOptions decodes the options recorded at create time.
-func (c *Container) specOptions() (*specgen.Options, error) {
+// recordedSpecOptions decodes the options recorded at create time.
+func (c *Container) recordedSpecOptions() (*specgen.Options, error) {
 	var o specgen.Options
 	if len(c.Config.Spec) > 0 {
 		if err := json.Unmarshal(c.Config.Spec, &o); err != nil {
@@ -407,7 +407,7 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 		}
 	}
 	cfg, st := &c.Config, &c.State
-	o, err := c.specOptions()
+	o, err := c.recordedSpecOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -577,7 +577,7 @@ func (c *Container) inspectConfig(o *specgen.Options, spec *specs.Spec) InspectC
 	if o.Image != nil && ic.User == "" {
 		ic.User = o.Image.User
 	}
-	ic.Labels = c.labels(o)
+	ic.Labels = c.mergedLabels(o)
 	if spec.Process.User.Umask != nil {
 		ic.Umask = fmt.Sprintf("%04o", *spec.Process.User.Umask)
 	}
@@ -606,9 +606,9 @@ func (c *Container) userCommand(o *specgen.Options) []string {
 	return command
 }
 
-// labels are the image's labels with the container's over them, as
+// mergedLabels are the image's labels with the container's over them, as
 // podman records them.
-func (c *Container) labels(o *specgen.Options) map[string]string {
+func (c *Container) mergedLabels(o *specgen.Options) map[string]string {
 	out := map[string]string{}
 	if o.Image != nil {
 		for k, v := range o.Image.Labels {
@@ -624,18 +624,18 @@ func (c *Container) labels(o *specgen.Options) map[string]string {
 // Labels are the container's labels: its image's, and its own (--label)
 // over them.
 func (c *Container) Labels() map[string]string {
-	o, err := c.specOptions()
+	o, err := c.recordedSpecOptions()
 	if err != nil {
-		return c.labels(&specgen.Options{})
+		return c.mergedLabels(&specgen.Options{})
 	}
-	return c.labels(o)
+	return c.mergedLabels(o)
 }
 
 // MountDestinations are where the user's bind mounts and volumes are
 // (podman's `ps` MOUNTS).
 func (c *Container) MountDestinations() []string {
 	out := []string{}
-	o, err := c.specOptions()
+	o, err := c.recordedSpecOptions()
 	if err != nil {
 		return out
 	}
@@ -649,7 +649,7 @@ func (c *Container) MountDestinations() []string {
 
 // UserCommand is the command podman's `ps` shows: Config.Cmd of inspect.
 func (c *Container) UserCommand() []string {
-	o, err := c.specOptions()
+	o, err := c.recordedSpecOptions()
 	if err != nil {
 		return c.Config.Command
 	}
