@@ -664,7 +664,7 @@ func (c *Container) inspectHostConfig(o *specgen.Options, spec *specs.Spec) Insp
 	}
 	h := InspectHostConfig{
 		Binds: []string{}, CgroupManager: "cgroupfs", CgroupMode: "private",
-		LogConfig:   InspectLogConfig{Type: cfg.LogDriver, Path: cfg.LogPath, Size: units.HumanSizeWithPrecision(float64(cfg.LogMaxSize), 3)},
+		LogConfig:   InspectLogConfig{Type: cfg.LogDriver, Path: cfg.LogPath, Size: units.HumanSize(float64(cfg.LogMaxSize))},
 		NetworkMode: cfg.Network, PortBindings: map[string][]InspectPortBinding{},
 		RestartPolicy: InspectRestartPolicy{Name: cfg.RestartPolicy, MaximumRetryCount: uint(cfg.RestartMax)},
 		AutoRemove:    cfg.AutoRemove, CapAdd: []string{}, CapDrop: []string{},

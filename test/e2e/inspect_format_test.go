@@ -187,6 +187,9 @@ func TestContainerInspectLayout(t *testing.T) {
 		if strings.Contains(e.BerthOK("container", "inspect", "insp").Stdout, "SizeRw") {
 			t.Error("inspect without --size shows SizeRw")
 		}
+		// four significant digits, as podman
+		e.BerthOK("create", "--name", "logsize", "--log-opt", "max-size=5.083m", img, "true")
+		wantOut(t, "LogConfig.Size", e.BerthOK("inspect", "--format", "{{.HostConfig.LogConfig.Size}}", "logsize").Out(), "5.083MB")
 		e.BerthOK("create", "--name", "newest", img, "true")
 		wantOut(t, "inspect -l", e.BerthOK("container", "inspect", "-l", "--format", "{{.Name}}").Out(), "newest")
 		wantOut(t, "inspect --latest", e.BerthOK("inspect", "--latest", "--format", "{{.Name}}").Out(), "newest")
