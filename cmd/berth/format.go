@@ -9,6 +9,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"text/template"
+	"unicode"
+
+	"github.com/docker/go-units"
 )
 
 // templateFuncs are the helpers podman offers in --format templates.
@@ -32,22 +35,36 @@ var templateFuncs = template.FuncMap{
 }
 
 // parseTemplate compiles a podman-style --format: "{{json .}}", a plain
-// template, or "table ..." (a header row, columns aligned).
+// template (\t and \n escapes expanded), or "table ..." (a header row,
+// columns aligned; as podman, every space of a table format separates
+// columns).
 func parseTemplate(format string) (tmpl *template.Template, table bool, err error) {
-	format = strings.ReplaceAll(format, `\t`, "\t")
-	format = strings.ReplaceAll(format, `\n`, "\n")
-	if strings.HasPrefix(format, "table ") || format == "table" {
-		table = true
-		format = strings.TrimSpace(strings.TrimPrefix(format, "table"))
-	}
-	if !strings.HasSuffix(format, "\n") {
-		format += "\n"
-	}
+	format, table = normalizeFormat(format)
 	tmpl, err = template.New("format").Funcs(templateFuncs).Parse(format)
 	if err != nil {
 		return nil, false, fmt.Errorf("invalid --format template: %w", err)
 	}
 	return tmpl, table, nil
+}
+
+// normalizeFormat is podman's NormalizeFormat: a table format loses its
+// "table" keyword and its spaces become tabs; other formats get their
+// escapes expanded. Either ends with a newline.
+func normalizeFormat(format string) (string, bool) {
+	table := false
+	switch {
+	case format == "table":
+		table, format = true, ""
+	case strings.HasPrefix(format, "table "):
+		table = true
+		format = strings.NewReplacer("table ", "", `\t`, "\t", " ", "\t").Replace(format)
+	default:
+		format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
+	}
+	if !strings.HasSuffix(format, "\n") {
+		format += "\n"
+	}
+	return format, table
 }
 
 // printTemplate renders one value.
@@ -64,19 +81,29 @@ func printTemplate(format string, v any) error {
 	return err
 }
 
-// printRows renders rows with a template; for "table" formats the header
-// comes from headers (field name -> column title).
+// printRows renders rows with a template. A "table" format gets a header
+// row (titles from headers: field name -> column title; none if headers
+// is nil) and its columns
+// aligned as podman aligns them (cells at least 12 wide, 2 apart); other
+// formats are printed as they render.
 func printRows[T any](w io.Writer, format string, rows []T, headers map[string]string) error {
 	tmpl, table, err := parseTemplate(format)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	if table {
-		hdr := headerRow(format, headers)
-		if hdr != "" {
-			fmt.Fprintln(tw, hdr)
+	if !table {
+		var buf bytes.Buffer
+		for i := range rows {
+			if err := tmpl.Execute(&buf, rows[i]); err != nil {
+				return fmt.Errorf("rendering --format template: %w", err)
+			}
 		}
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 12, 2, 2, ' ', 0)
+	if hdr := headerRow(format, headers); headers != nil && hdr != "" {
+		fmt.Fprintln(tw, hdr)
 	}
 	for i := range rows {
 		if err := tmpl.Execute(tw, rows[i]); err != nil {
@@ -88,7 +115,8 @@ func printRows[T any](w io.Writer, format string, rows []T, headers map[string]s
 
 // headerRow turns "table {{.ID}}\t{{.Size}}" into "IMAGE ID\tSIZE".
 func headerRow(format string, headers map[string]string) string {
-	format = strings.TrimSpace(strings.TrimPrefix(strings.ReplaceAll(format, `\t`, "\t"), "table"))
+	format, _ = normalizeFormat(format)
+	format = strings.TrimSuffix(format, "\n")
 	var out strings.Builder
 	for len(format) > 0 {
 		start := strings.Index(format, "{{")
@@ -103,7 +131,7 @@ func headerRow(format string, headers map[string]string) string {
 		}
 		field := strings.TrimSpace(format[start+2 : start+end])
 		field = strings.TrimPrefix(field, ".")
-		if i := strings.IndexAny(field, " |"); i >= 0 {
+		if i := strings.IndexAny(field, " \t|"); i >= 0 {
 			field = field[:i]
 		}
 		if h, ok := headers[field]; ok {
@@ -114,6 +142,22 @@ func headerRow(format string, headers map[string]string) string {
 		format = format[start+end+2:]
 	}
 	return out.String()
+}
+
+// humanSize is a size as podman's tables print it: three significant
+// digits, a space before the unit ("7.8 MB").
+func humanSize(n int64) string {
+	s := units.HumanSizeWithPrecision(float64(n), 3)
+	i := strings.LastIndexFunc(s, unicode.IsDigit)
+	return s[:i+1] + " " + s[i+1:]
+}
+
+// printJSONIndent prints v indented by indent.
+func printJSONIndent(v any, indent string) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", indent)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 func printJSON(v any) error {

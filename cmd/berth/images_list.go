@@ -14,25 +14,54 @@ import (
 	"go.podman.io/image/v5/docker/reference"
 )
 
-// imageRow is one line of `berth images`; its fields are the --format names.
-type imageRow struct {
-	ID         string
-	Repository string
-	Tag        string
-	Digest     string
-	CreatedAt  time.Time
-	Size       string
-	ReadOnly   bool
-	Dangling   bool
-	Containers int
-	Names      []string
-	summary    *image.Summary
-	noTrunc    bool
+// imageSummary holds podman's ImageSummary fields, addressed by their
+// names in --format templates ({{.Labels}}, {{.Containers}}, ...); the
+// methods of imageRow shadow the ones podman prints for people (ID, Size,
+// Created, History).
+type imageSummary struct {
+	Id          string //nolint:revive,stylecheck // podman's template name
+	ParentId    string //nolint:revive,stylecheck
+	RepoTags    []string
+	RepoDigests []string
+	Created     int64
+	Size        int64
+	SharedSize  int
+	VirtualSize int64
+	Labels      map[string]string
+	Containers  int
+	ReadOnly    bool
+	Dangling    bool
+	Names       []string
+	Digest      string
+	History     []string
 }
 
-func (r imageRow) Created() string      { return humanSince(r.CreatedAt) }
-func (r imageRow) CreatedSince() string { return humanSince(r.CreatedAt) }
-func (r imageRow) VirtualSize() string  { return r.Size }
+// imageRow is one line of `berth images`: a repository and tag of an
+// image (podman lists an image once per tag).
+type imageRow struct {
+	Repository string
+	Tag        string
+	imageSummary
+	summary *image.Summary
+	noTrunc bool
+}
+
+func (r imageRow) ID() string {
+	if r.noTrunc {
+		return "sha256:" + r.Id
+	}
+	return shortID(r.Id)
+}
+
+func (r imageRow) created() time.Time   { return time.Unix(r.imageSummary.Created, 0) }
+func (r imageRow) Created() string      { return humanSince(r.created()) }
+func (r imageRow) CreatedSince() string { return r.Created() }
+func (r imageRow) CreatedAt() string    { return r.created().String() }
+func (r imageRow) CreatedTime() string  { return r.CreatedAt() }
+func (r imageRow) History() string      { return strings.Join(r.imageSummary.History, ", ") }
+
+// Size is podman's: a space between the number and the unit.
+func (r imageRow) Size() string { return humanSize(r.imageSummary.Size) }
 
 func humanSince(t time.Time) string {
 	if t.IsZero() {
@@ -48,7 +77,7 @@ type imageJSON struct {
 	RepoTags    []string          `json:"RepoTags"`
 	RepoDigests []string          `json:"RepoDigests"`
 	Size        int64             `json:"Size"`
-	SharedSize  int64             `json:"SharedSize"`
+	SharedSize  int               `json:"SharedSize"`
 	VirtualSize int64             `json:"VirtualSize"`
 	Labels      map[string]string `json:"Labels"`
 	Containers  int               `json:"Containers"`
@@ -58,7 +87,7 @@ type imageJSON struct {
 	History     []string          `json:"History,omitempty"`
 	Created     int64             `json:"Created"`
 	CreatedAt   string            `json:"CreatedAt"`
-	Dangling    bool              `json:"Dangling"`
+	Dangling    bool              `json:"Dangling,omitempty"`
 }
 
 var imageHeaders = map[string]string{
@@ -108,16 +137,16 @@ func newImagesCommand(use string) *cobra.Command {
 			if format == "json" {
 				return printImagesJSON(ir, kept)
 			}
-			rows := imageRows(kept, noTrunc, all || quiet)
+			rows := imageRows(ir, kept, noTrunc)
 			if err := sortImageRows(rows, sortBy); err != nil {
 				return err
 			}
 			if quiet {
 				seen := map[string]bool{}
 				for _, r := range rows {
-					if !seen[r.ID] {
-						seen[r.ID] = true
-						fmt.Println(r.ID)
+					if id := r.ID(); !seen[id] {
+						seen[id] = true
+						fmt.Println(id)
 					}
 				}
 				return nil
@@ -128,10 +157,11 @@ func newImagesCommand(use string) *cobra.Command {
 					format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Created}}\t{{.Size}}"
 				}
 			}
+			headers := imageHeaders
 			if noHeading {
-				format = strings.TrimPrefix(format, "table ")
+				headers = nil
 			}
-			return printRows(os.Stdout, format, rows, imageHeaders)
+			return printRows(os.Stdout, format, rows, headers)
 		},
 	}
 	fl := cmd.Flags()
@@ -146,31 +176,56 @@ func newImagesCommand(use string) *cobra.Command {
 	return cmd
 }
 
-// imageRows makes one row per name (podman lists an image once per tag).
-func imageRows(list []image.Summary, noTrunc, keepDangling bool) []imageRow {
+// summarize gathers what podman's ImageSummary holds about an image.
+func summarize(ir *image.Runtime, s *image.Summary) imageSummary {
+	sum := imageSummary{
+		Id: s.ID, RepoTags: nonNilStrings(s.Names), RepoDigests: []string{}, Created: s.Created.Unix(),
+		Size: s.Size, VirtualSize: s.Size, Containers: s.Containers, ReadOnly: s.ReadOnly, Dangling: s.Dangling(),
+		Names: s.Names, Digest: string(s.Digest), History: s.NamesHistory,
+	}
+	if img, err := ir.Lookup(s.ID); err == nil {
+		sum.RepoDigests = image.RepoDigests(img)
+		if cfg, err := ir.Config(img); err == nil {
+			sum.Labels = cfg.Config.Labels
+		}
+		sum.ParentId = ir.ParentID(img)
+	}
+	return sum
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// imageRows makes one row per tagged name, as podman does: names without
+// a tag (by digest) show only when the image has no tagged name, as one
+// <none> row.
+func imageRows(ir *image.Runtime, list []image.Summary, noTrunc bool) []imageRow {
 	var rows []imageRow
 	for i := range list {
 		s := &list[i]
-		id := s.ID
-		if !noTrunc {
-			id = shortID(id)
-		} else {
-			id = "sha256:" + id
-		}
-		base := imageRow{
-			ID: id, Digest: string(s.Digest), CreatedAt: s.Created,
-			Size: units.HumanSizeWithPrecision(float64(s.Size), 3), ReadOnly: s.ReadOnly,
-			Dangling: s.Dangling(), Containers: s.Containers, Names: s.Names, summary: s, noTrunc: noTrunc,
-		}
-		if len(s.Names) == 0 {
-			base.Repository, base.Tag = "<none>", "<none>"
-			rows = append(rows, base)
-			continue
-		}
+		base := imageRow{imageSummary: summarize(ir, s), summary: s, noTrunc: noTrunc,
+			Repository: "<none>", Tag: "<none>"}
+		var tagged, untagged []imageRow
 		for _, n := range s.Names {
 			row := base
 			row.Repository, row.Tag = splitName(n)
-			rows = append(rows, row)
+			if row.Tag == "<none>" {
+				untagged = append(untagged, row)
+			} else {
+				tagged = append(tagged, row)
+			}
+		}
+		switch {
+		case len(tagged) > 0:
+			rows = append(rows, tagged...)
+		case len(untagged) > 0:
+			rows = append(rows, untagged[0])
+		default:
+			rows = append(rows, base)
 		}
 	}
 	return rows
@@ -192,9 +247,9 @@ func sortImageRows(rows []imageRow, by string) error {
 	var less func(a, b *imageRow) bool
 	switch by {
 	case "created":
-		less = func(a, b *imageRow) bool { return a.CreatedAt.After(b.CreatedAt) }
+		less = func(a, b *imageRow) bool { return a.summary.Created.After(b.summary.Created) }
 	case "id":
-		less = func(a, b *imageRow) bool { return a.ID < b.ID }
+		less = func(a, b *imageRow) bool { return a.Id < b.Id }
 	case "repository":
 		less = func(a, b *imageRow) bool { return a.Repository < b.Repository }
 	case "tag":
@@ -211,27 +266,13 @@ func sortImageRows(rows []imageRow, by string) error {
 func printImagesJSON(ir *image.Runtime, list []image.Summary) error {
 	out := make([]imageJSON, 0, len(list))
 	for i := range list {
-		s := &list[i]
-		j := imageJSON{
-			ID: s.ID, RepoTags: s.Names, Size: s.Size, VirtualSize: s.Size,
-			Containers: s.Containers, ReadOnly: s.ReadOnly, Names: s.Names, Digest: string(s.Digest),
-			Created: s.Created.Unix(), CreatedAt: s.Created.UTC().Format(time.RFC3339Nano), Dangling: s.Dangling(),
-			RepoDigests: []string{},
-		}
-		if j.RepoTags == nil {
-			j.RepoTags = []string{}
-		}
-		for _, n := range s.Names {
-			if named, err := reference.ParseNormalizedNamed(n); err == nil && s.Digest != "" {
-				j.RepoDigests = append(j.RepoDigests, named.Name()+"@"+string(s.Digest))
-			}
-		}
-		if img, err := ir.Lookup(s.ID); err == nil {
-			if cfg, err := ir.Config(img); err == nil {
-				j.Labels = cfg.Config.Labels
-			}
-		}
-		out = append(out, j)
+		s := summarize(ir, &list[i])
+		out = append(out, imageJSON{
+			ID: s.Id, ParentID: s.ParentId, RepoTags: s.RepoTags, RepoDigests: s.RepoDigests, Size: s.Size,
+			SharedSize: s.SharedSize, VirtualSize: s.VirtualSize, Labels: s.Labels, Containers: s.Containers,
+			ReadOnly: s.ReadOnly, Names: s.Names, Digest: s.Digest, History: s.History, Created: s.Created,
+			CreatedAt: time.Unix(s.Created, 0).UTC().Format(time.RFC3339Nano), Dangling: s.Dangling,
+		})
 	}
 	return printJSON(out)
 }
@@ -246,7 +287,8 @@ func parseImageFilters(ir *image.Runtime, filters []string) (func(*image.Summary
 			return nil, fmt.Errorf("invalid image filter %q: must be in the format \"filter=value\"", f)
 		}
 		switch k {
-		case "dangling", "label", "reference", "before", "since", "id", "readonly", "intermediate", "until":
+		case "dangling", "label", "reference", "before", "since", "after", "id", "readonly", "intermediate", "until",
+			"containers", "digest":
 		default:
 			return nil, fmt.Errorf("unsupported image filter %q", k)
 		}
@@ -275,7 +317,7 @@ func parseImageFilters(ir *image.Runtime, filters []string) (func(*image.Summary
 
 func imageFilter(ir *image.Runtime, key, value string) (func(*image.Summary) (bool, error), error) {
 	switch key {
-	case "dangling", "readonly", "intermediate":
+	case "dangling", "readonly", "intermediate", "containers":
 		want := value == "true"
 		if value != "true" && value != "false" {
 			return nil, fmt.Errorf("invalid %s filter value %q: must be true or false", key, value)
@@ -286,12 +328,26 @@ func imageFilter(ir *image.Runtime, key, value string) (func(*image.Summary) (bo
 				return s.Dangling() == want, nil
 			case "readonly":
 				return s.ReadOnly == want, nil
+			case "containers":
+				return (s.Containers > 0) == want, nil
 			}
 			return s.Intermediate == want, nil
 		}, nil
 	case "id":
 		return func(s *image.Summary) (bool, error) {
 			return strings.HasPrefix(s.ID, strings.TrimPrefix(value, "sha256:")), nil
+		}, nil
+	case "digest":
+		return func(s *image.Summary) (bool, error) {
+			if string(s.Digest) == value {
+				return true, nil
+			}
+			for _, d := range s.Digests {
+				if string(d) == value {
+					return true, nil
+				}
+			}
+			return false, nil
 		}, nil
 	case "reference":
 		return func(s *image.Summary) (bool, error) { return matchReference(s.Names, value), nil }, nil
@@ -309,7 +365,7 @@ func imageFilter(ir *image.Runtime, key, value string) (func(*image.Summary) (bo
 			got, ok := cfg.Config.Labels[k]
 			return ok && (!hasValue || got == v), nil
 		}, nil
-	case "before", "since":
+	case "before", "since", "after":
 		ref, err := ir.Lookup(value)
 		if err != nil {
 			return nil, fmt.Errorf("%s filter: %w", key, err)

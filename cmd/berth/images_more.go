@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/buildah"
+	"github.com/berth-containers/berth/libpod"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -48,19 +49,30 @@ func newImageInspectCommand() *cobra.Command {
 // newInspectCommand is the top-level `inspect`: containers and images.
 func newInspectCommand() *cobra.Command {
 	var format, typ string
-	var size bool
+	var size, latest bool
 	cmd := &cobra.Command{
 		Use:   "inspect [options] {CONTAINER|IMAGE} [...]",
 		Short: "Display the configuration of object denoted by ID",
-		Args:  requireArgs(1, "inspect requires at least 1 arg(s), only received 0"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !latest {
+				return errors.New("inspect requires at least 1 arg(s), only received 0")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if latest && typ != "container" && typ != "all" {
+				return fmt.Errorf("--latest is only supported for containers, not %s", typ)
+			}
 			switch typ {
 			case "image":
 				return inspectImages(args, format)
 			case "container":
-				return printContainerInspect(args, format, false)
+				return printContainerInspect(args, format, latest, size)
 			case "all":
-				return inspectAll(args, format)
+				if latest {
+					return printContainerInspect(args, format, latest, size)
+				}
+				return inspectAll(args, format, size)
 			case "pod", "volume", "network":
 				return fmt.Errorf("inspecting objects of type %q is not supported yet", typ)
 			}
@@ -70,6 +82,7 @@ func newInspectCommand() *cobra.Command {
 	cmd.Flags().StringVarP(&format, "format", "f", "json", "format the output using the given Go template or json")
 	cmd.Flags().StringVarP(&typ, "type", "t", "all", "specify inspect-object type (\"image\", \"container\" or \"all\")")
 	cmd.Flags().BoolVarP(&size, "size", "s", false, "display total file size (containers only)")
+	cmd.Flags().BoolVarP(&latest, "latest", "l", false, "act on the latest container berth is aware of")
 	return cmd
 }
 
@@ -98,11 +111,8 @@ func inspectImages(names []string, format string) error {
 		}
 		found = append(found, data)
 	}
-	if format == "" || format == "json" {
-		if err := printInspectJSON(found); err != nil {
-			return err
-		}
-	} else if err := printEach(format, found); err != nil {
+	// podman's image inspect takes docker's .Config.Healthcheck for its own .HealthCheck
+	if err := printInspected(strings.ReplaceAll(format, ".Config.Healthcheck", ".HealthCheck"), found); err != nil {
 		return err
 	}
 	return lastError(errs)
@@ -135,9 +145,6 @@ func printInspectJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "     ")
 	enc.SetEscapeHTML(false)
-	if list, ok := v.([]*image.InspectData); ok && list == nil {
-		v = []*image.InspectData{}
-	}
 	return enc.Encode(v)
 }
 
@@ -172,7 +179,7 @@ func (h historyRow) CreatedAt() string {
 	if h.e.Created == nil {
 		return ""
 	}
-	return h.e.Created.String()
+	return time.Unix(h.e.Created.Unix(), 0).UTC().String()
 }
 
 func (h historyRow) CreatedBy() string {
@@ -182,7 +189,7 @@ func (h historyRow) CreatedBy() string {
 	return h.e.CreatedBy
 }
 
-func (h historyRow) Size() string    { return units.HumanSizeWithPrecision(float64(h.e.Size), 3) }
+func (h historyRow) Size() string    { return humanSize(h.e.Size) }
 func (h historyRow) Comment() string { return h.e.Comment }
 func (h historyRow) Tags() []string  { return h.e.Tags }
 
@@ -191,14 +198,16 @@ var historyHeaders = map[string]string{
 	"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT", "Tags": "TAGS",
 }
 
-// historyJSON is podman's `history --format json` element.
+// historyJSON is podman's `history --format json` element (with its
+// second, RFC 3339 "Created").
 type historyJSON struct {
-	ID        string     `json:"id"`
-	Created   *time.Time `json:"created"`
-	CreatedBy string     `json:"CreatedBy"`
-	Size      int64      `json:"size"`
-	Comment   string     `json:"comment"`
-	Tags      []string   `json:"tags,omitempty"`
+	ID         string     `json:"id"`
+	Created    *time.Time `json:"created,omitempty"`
+	CreatedBy  string     `json:"CreatedBy,omitempty"`
+	Tags       []string   `json:"tags,omitempty"`
+	Size       int64      `json:"size"`
+	Comment    string     `json:"comment,omitempty"`
+	CreatedStr string     `json:"Created"`
 }
 
 func newHistoryCommand() *cobra.Command {
@@ -220,10 +229,14 @@ func newHistoryCommand() *cobra.Command {
 			if format == "json" {
 				out := make([]historyJSON, 0, len(entries))
 				for _, e := range entries {
-					out = append(out, historyJSON{ID: e.ID, Created: e.Created, CreatedBy: e.CreatedBy,
-						Size: e.Size, Comment: e.Comment, Tags: e.Tags})
+					j := historyJSON{ID: e.ID, Created: e.Created, CreatedBy: e.CreatedBy,
+						Size: e.Size, Comment: e.Comment, Tags: e.Tags}
+					if e.Created != nil {
+						j.CreatedStr = e.Created.Format(time.RFC3339)
+					}
+					out = append(out, j)
 				}
-				return printJSON(out)
+				return json.NewEncoder(os.Stdout).Encode(out)
 			}
 			rows := make([]historyRow, 0, len(entries))
 			for _, e := range entries {
@@ -492,12 +505,17 @@ func newImportCommand() *cobra.Command {
 }
 
 // inspectAll looks each name up as a container, then as an image, as podman does.
-func inspectAll(names []string, format string) error {
+func inspectAll(names []string, format string, size bool) error {
 	var found []any
 	var errs []error
 	for _, name := range names {
 		if c, err := runtime().LookupContainer(name); err == nil {
-			found = append(found, inspectContainer(c))
+			d, err := c.Inspect(libpod.InspectOptions{Size: size})
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			found = append(found, d)
 			continue
 		}
 		ir, err := imageRuntime()
@@ -516,14 +534,7 @@ func inspectAll(names []string, format string) error {
 		}
 		found = append(found, data)
 	}
-	if format == "" || format == "json" {
-		if found == nil {
-			found = []any{}
-		}
-		if err := printJSON(found); err != nil {
-			return err
-		}
-	} else if err := printEach(format, found); err != nil {
+	if err := printInspected(format, found); err != nil {
 		return err
 	}
 	return lastError(errs)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/berth-containers/berth/libpod"
 )
 
@@ -19,19 +17,10 @@ func externalCommand(e *libpod.ExternalContainer) string {
 }
 
 func externalPsRow(e *libpod.ExternalContainer, noTrunc bool) psRow {
-	id := e.ID
-	if !noTrunc && len(id) > 12 {
-		id = id[:12]
+	f := psFields{
+		Command: []string{externalCommand(e)}, Created: e.Created, Id: e.ID, Image: e.ImageName,
+		ImageID: e.ImageID, Names: []string{e.Name()}, Networks: []string{}, Ports: []libpod.PortMapping{},
+		Mounts: []string{}, State: "storage",
 	}
-	return psRow{
-		ID: id, Image: e.ImageName, ImageID: e.ImageID, Command: externalCommand(e), Status: "Storage", State: "storage",
-		Names: e.Name(), Created: humanDuration(time.Since(e.Created)) + " ago", CreatedAt: e.Created,
-	}
-}
-
-func externalPsJSON(e *libpod.ExternalContainer) psJSON {
-	return psJSON{
-		Command: []string{externalCommand(e)}, Created: e.Created.Unix(), CreatedAt: e.Created.Format(time.RFC3339Nano),
-		ID: e.ID, Image: e.ImageName, ImageID: e.ImageID, Names: []string{e.Name()}, State: "storage", Status: "Storage",
-	}
+	return psRow{psFields: f, noTrunc: noTrunc}
 }

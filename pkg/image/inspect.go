@@ -182,6 +182,16 @@ func (r *Runtime) graphDriver(img *storage.Image) GraphDriver {
 	return gd
 }
 
+// ParentID is the ID of the image img was built on ("" if none is
+// present; see parentImage).
+func (r *Runtime) ParentID(img *storage.Image) string {
+	cfg, err := r.Config(img)
+	if err != nil {
+		return ""
+	}
+	return r.parentImage(img, cfg)
+}
+
 // parentImage finds the image img was built on: one whose top layer is the
 // parent of img's (or is img's own, for images adding only empty layers)
 // and whose history is a prefix of img's.

@@ -23,6 +23,8 @@ type Summary struct {
 	Containers int
 	TopLayer   string
 	ReadOnly   bool
+	// NamesHistory are the names the image had, newest first.
+	NamesHistory []string
 	// Intermediate is an untagged image that other images build on.
 	Intermediate bool
 }
@@ -65,14 +67,15 @@ func (r *Runtime) List() ([]Summary, error) {
 	for i := range imgs {
 		img := &imgs[i]
 		s := Summary{
-			ID:         img.ID,
-			Names:      img.Names,
-			Digest:     img.Digest,
-			Digests:    img.Digests,
-			Created:    img.Created,
-			Containers: users[img.ID],
-			TopLayer:   img.TopLayer,
-			ReadOnly:   img.ReadOnly,
+			ID:           img.ID,
+			Names:        img.Names,
+			Digest:       img.Digest,
+			Digests:      img.Digests,
+			Created:      img.Created,
+			Containers:   users[img.ID],
+			TopLayer:     img.TopLayer,
+			ReadOnly:     img.ReadOnly,
+			NamesHistory: img.NamesHistory,
 		}
 		// As storage's ImageSize: the layers plus the image's own data.
 		for l := byID[img.TopLayer]; l != nil; l = byID[l.Parent] {

@@ -177,14 +177,14 @@ func TestInitThenStart(t *testing.T) {
 		img := containerEnv(t, e)
 		e.BerthOK("create", "--name", "i1", img, "sh", "-c", "echo started-after-init")
 		e.BerthOK("init", "i1")
-		if st := e.BerthOK("ps", "-a", "--format", "{{.State}} {{.Pid}}").Out(); !strings.HasPrefix(st, "created ") || st == "created 0" {
+		if st := e.BerthOK("ps", "-a", "--format", "{{.State}} {{.Pid}}").Out(); !strings.HasPrefix(st, "Created ") || st == "Created 0" {
 			t.Fatalf("after init: %q, want created with a pid", st)
 		}
 		e.BerthFail(125, "init", "i1")
 		if out := e.BerthOK("start", "-a", "i1").Out(); out != "started-after-init" {
 			t.Fatalf("start -a after init: %q", out)
 		}
-		if st := e.BerthOK("ps", "-a", "--format", "{{.State}} {{.ExitCode}}").Out(); st != "exited 0" {
+		if st := e.BerthOK("ps", "-a", "--format", "{{.State}} {{.ExitCode}}").Out(); !strings.HasPrefix(st, "Exited (0) ") || !strings.HasSuffix(st, " ago 0") {
 			t.Fatalf("after start: %q", st)
 		}
 		// an initialized container that is removed leaves nothing behind
@@ -257,7 +257,7 @@ func TestPauseUnpause(t *testing.T) {
 		}
 		e.BerthFail(125, "pause", "p")
 		e.BerthOK("unpause", "p")
-		if st := e.BerthOK("ps", "--format", "{{.State}}").Out(); st != "running" {
+		if st := e.BerthOK("ps", "--format", "{{.State}}").Out(); !strings.HasPrefix(st, "Up ") {
 			t.Fatalf("after unpause: %q", st)
 		}
 		first := e.BerthOK("exec", "p", "cat", "/tmp/t").Out()
@@ -278,7 +278,7 @@ func TestAttachAndDetach(t *testing.T) {
 		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "attached-42") {
 			t.Fatalf("attach: exit %d, output %q", r.ExitCode, r.Stdout)
 		}
-		if st := e.BerthOK("ps", "--format", "{{.State}}").Out(); st != "running" {
+		if st := e.BerthOK("ps", "--format", "{{.State}}").Out(); !strings.HasPrefix(st, "Up ") {
 			t.Fatalf("after detaching: %q, want running", st)
 		}
 		// --no-stdin only shows output
