@@ -630,8 +630,9 @@ func (f *ctrFS) checkOverwrite(dir, name string, isDir bool) error {
 	return overwriteError(p, st.IsDir(), isDir)
 }
 
-// user is the container's user (its --user, else the image's USER) as
-// berth sees it, owner of the files copied in.
+// user is the container's user (its --user, else the image's USER), owner
+// of the files copied in, in the container's IDs (the unpacking maps them
+// through the container's user namespace).
 func (f *ctrFS) user() (idtools.IDPair, error) {
 	user := f.opts.User
 	if user == "" && f.opts.Image != nil {
@@ -641,16 +642,14 @@ func (f *ctrFS) user() (idtools.IDPair, error) {
 	if err != nil {
 		return idtools.IDPair{}, err
 	}
-	uid, gid := eu.UID, eu.GID
 	if f.idmap != nil {
-		var ok1, ok2 bool
-		uid, ok1 = toOuterID(f.idmap.UIDMap, uid)
-		gid, ok2 = toOuterID(f.idmap.GIDMap, gid)
+		_, ok1 := toOuterID(f.idmap.UIDMap, eu.UID)
+		_, ok2 := toOuterID(f.idmap.GIDMap, eu.GID)
 		if !ok1 || !ok2 {
 			return idtools.IDPair{}, fmt.Errorf("user %d:%d is not mapped in the user namespace of container %s", eu.UID, eu.GID, f.c.Name())
 		}
 	}
-	return idtools.IDPair{UID: int(uid), GID: int(gid)}, nil
+	return idtools.IDPair{UID: int(eu.UID), GID: int(eu.GID)}, nil
 }
 
 // extract unpacks what produce writes (names relative to the container's
