@@ -291,7 +291,10 @@ func topName(target string, isDir bool, newName string) string {
 	if newName != "" {
 		return newName
 	}
-	return path.Base(strings.TrimSuffix(target, "/"))
+	if base := path.Base(target); base != "/" {
+		return base
+	}
+	return "" // the root: its contents
 }
 
 // statHost is podman's view of a host path: symlinks evaluated.
