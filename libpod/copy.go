@@ -264,7 +264,10 @@ func copyBetween(src *ctrFS, srcPath string, dst *ctrFS, dstPath string, o CopyO
 	})
 }
 
-// pipeCopy runs produce and consume on the two ends of a pipe.
+var errCopyStopped = errors.New("the copy stopped")
+
+// pipeCopy runs produce and consume on the two ends of a pipe and returns
+// the error that came first (the other side only sees the pipe close).
 func pipeCopy(produce func(io.Writer) error, consume func(io.Reader) error) error {
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
@@ -274,9 +277,9 @@ func pipeCopy(produce func(io.Writer) error, consume func(io.Reader) error) erro
 		errc <- err
 	}()
 	cerr := consume(pr)
-	pr.CloseWithError(errors.New("copy stopped"))
+	pr.CloseWithError(errCopyStopped)
 	perr := <-errc
-	if perr != nil {
+	if perr != nil && !errors.Is(perr, errCopyStopped) {
 		return perr
 	}
 	return cerr
