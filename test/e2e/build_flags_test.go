@@ -155,3 +155,62 @@ func TestBuildAuthfileMissing(t *testing.T) {
 		e.BerthOK("build", dir)
 	})
 }
+
+// TestBuildCopyHardlinks: files hard-linked in the context stay one file
+// in the image (podman's "COPY hardlinks"), through a committed layer.
+func TestBuildCopyHardlinks(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		e.BusyboxImage(buildBase)
+		dir := e.buildContext("ctx-hardlinks", "FROM {{BASE}}\nCOPY . /test\n", map[string]string{
+			"sub/subsub/other": "x\n", "alone": "not linked\n",
+		})
+		for _, l := range []string{"hardlink1", "sub/hardlink2", "sub/subsub/hardlink3"} {
+			if err := os.Link(filepath.Join(dir, "Containerfile"), filepath.Join(dir, l)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.BerthOK("build", "-t", "e2e-hardlinks", dir)
+		got := e.runIn("e2e-hardlinks", "cd /test && stat -c '%i %h' Containerfile hardlink1 sub/hardlink2 sub/subsub/hardlink3 alone")
+		lines := strings.Split(got, "\n")
+		if len(lines) != 5 {
+			t.Fatalf("stat in the image: %q", got)
+		}
+		for _, l := range lines[1:4] {
+			if l != lines[0] || !strings.HasSuffix(l, " 4") {
+				t.Errorf("hard links in the image: %q, want one inode with 4 links", got)
+				break
+			}
+		}
+		if strings.Fields(lines[4])[0] == strings.Fields(lines[0])[0] || !strings.HasSuffix(lines[4], " 1") {
+			t.Errorf("a file not linked in the context is linked in the image: %q", got)
+		}
+		if c := e.runIn("e2e-hardlinks", "cat /test/sub/subsub/hardlink3"); c != "FROM "+buildBase+"\nCOPY . /test" {
+			t.Errorf("content of a linked copy: %q", c)
+		}
+	})
+}
+
+// TestBuildIgnoreAllFindsContainerfile: a .dockerignore of "*" does not
+// hide the context's Containerfile or Dockerfile; with neither, podman's
+// message (the Dockerfile's stat error).
+func TestBuildIgnoreAllFindsContainerfile(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		dir := e.buildContext("ctx-ignore-all", "FROM scratch\nLABEL from=containerfile\n", map[string]string{".dockerignore": "*\n"})
+		e.BerthOK("build", "-t", "e2e-ignore-all", dir)
+		if err := os.Rename(filepath.Join(dir, "Containerfile"), filepath.Join(dir, "Dockerfile")); err != nil {
+			t.Fatal(err)
+		}
+		e.BerthOK("build", "-t", "e2e-ignore-all", dir)
+		if err := os.Rename(filepath.Join(dir, "Dockerfile"), filepath.Join(dir, "foofile")); err != nil {
+			t.Fatal(err)
+		}
+		f := e.BerthFail(125, "build", "-t", "e2e-ignore-all", dir)
+		if want := "Error: stat " + filepath.Join(dir, "Dockerfile") + ": no such file or directory\n"; f.Stderr != want {
+			t.Errorf("no Containerfile: stderr %q, want %q", f.Stderr, want)
+		}
+		e.BerthOK("build", "-t", "e2e-ignore-all", "-f", filepath.Join(dir, "foofile"), dir)
+		if got := e.BerthOK("image", "inspect", "--format", "{{.Labels.from}}", "e2e-ignore-all").Out(); got != "containerfile" {
+			t.Errorf("label of the image built with -f: %q", got)
+		}
+	})
+}
