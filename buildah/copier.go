@@ -37,7 +37,20 @@ type copier struct {
 	keepOwners bool
 	chmod      *fileMode
 	rootless   bool
+	// links maps a source file with several links (its device and inode)
+	// to its first copy: the others become hard links to it, as in
+	// podman's COPY.
+	links map[fileID]linkedCopy
 }
+
+// linkedCopy is the first copy of a file with several links, and its
+// own identity (it may have been replaced since).
+type linkedCopy struct {
+	path string
+	id   fileID
+}
+
+type fileID struct{ dev, ino uint64 }
 
 // owner is who is to own the copy of a file.
 func (c *copier) owner(info fs.FileInfo) (int, int) {
@@ -189,7 +202,33 @@ func (c *copier) entry(src string, info fs.FileInfo, dst string) error {
 	mode := info.Mode()
 	switch {
 	case mode.IsRegular():
-		return c.file(src, info, dst)
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if !ok || st.Nlink < 2 {
+			return c.file(src, info, dst)
+		}
+		id := fileID{uint64(st.Dev), st.Ino}
+		if first, seen := c.links[id]; seen {
+			// unless the first copy was replaced since
+			var fst unix.Stat_t
+			if unix.Lstat(first.path, &fst) == nil && (fileID{uint64(fst.Dev), fst.Ino}) == first.id {
+				if err := os.Link(first.path, dst); err != nil {
+					return fmt.Errorf("linking %s to %s: %w", c.inRoot(dst), c.inRoot(first.path), err)
+				}
+				return nil
+			}
+		}
+		if err := c.file(src, info, dst); err != nil {
+			return err
+		}
+		var dstat unix.Stat_t
+		if err := unix.Lstat(dst, &dstat); err != nil {
+			return err
+		}
+		if c.links == nil {
+			c.links = map[fileID]linkedCopy{}
+		}
+		c.links[id] = linkedCopy{dst, fileID{uint64(dstat.Dev), dstat.Ino}}
+		return nil
 	case mode&fs.ModeSymlink != 0:
 		target, err := os.Readlink(src)
 		if err != nil {

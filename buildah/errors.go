@@ -24,6 +24,14 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+// createError is a base image that could not be found or pulled; podman's
+// wording: "creating build container: NAME: image not known".
+type createError struct{ err error }
+
+func (e *createError) Error() string { return "creating build container: " + e.err.Error() }
+
+func (e *createError) Unwrap() error { return e.err }
+
 // ExitCode is the exit code berth build should exit with for err.
 func ExitCode(err error) int {
 	var se *StepError

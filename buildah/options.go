@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.podman.io/storage"
 )
 
@@ -31,6 +32,9 @@ type Options struct {
 
 	// Tags are the names of the final image (already normalized).
 	Tags []string
+	// CommitName is the first tag as the user typed it: podman's COMMIT
+	// line shows it so ("COMMIT build_test").
+	CommitName string
 	// BuildArgs are --build-arg values.
 	BuildArgs map[string]string
 	// Labels (key=value) go into the final image's config; Annotations
@@ -77,6 +81,9 @@ type Options struct {
 	// RewriteTimestamp clamps the modification times of files in the
 	// layers the build adds to SourceDateEpoch.
 	RewriteTimestamp bool
+	// RunSecurity are the --security-opt and --ulimit settings of RUN
+	// steps.
+	RunSecurity RunSecurity
 	// Output, when not nil, exports the final image's files (--output).
 	Output *Output
 
@@ -93,6 +100,19 @@ type Options struct {
 	Rootless bool
 	// Pull finds or pulls a base image by name, applying the pull policy.
 	Pull func(ctx context.Context, name string) (*storage.Image, error)
+}
+
+// RunSecurity are the settings of RUN's containers that build's
+// --security-opt and --ulimit change (specgen.Options' fields of the
+// same names).
+type RunSecurity struct {
+	SeccompProfile  string
+	NoNewPrivileges bool
+	AppArmorProfile string
+	Unmask, Mask    []string
+	ProcOpts        []string
+	Ulimits         []specs.POSIXRlimit
+	UlimitHost      bool
 }
 
 // BuildContext is a named build context: a directory, or an image.

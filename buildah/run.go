@@ -162,6 +162,14 @@ func (s *stage) execRun(c *instructions.RunCommand, p *runPlan, ws *workspace) e
 		Rootless:        b.o.Rootless,
 		CanRaiseRlimits: specgen.CanRaiseRlimits(),
 		UseCgroups:      !b.o.Rootless,
+		SeccompProfile:  b.o.RunSecurity.SeccompProfile,
+		NoNewPrivileges: b.o.RunSecurity.NoNewPrivileges,
+		AppArmorProfile: b.o.RunSecurity.AppArmorProfile,
+		Unmask:          b.o.RunSecurity.Unmask,
+		Mask:            b.o.RunSecurity.Mask,
+		ProcOpts:        b.o.RunSecurity.ProcOpts,
+		Ulimits:         b.o.RunSecurity.Ulimits,
+		UlimitHost:      b.o.RunSecurity.UlimitHost,
 	}
 	if o.UseCgroups {
 		o.CgroupsPath = "/berth/" + id

@@ -64,6 +64,10 @@ func (b *builder) buildStage(i, n int, target bool) (string, error) {
 	s.step = 1
 	s.report("STEP %d/%d: %s", s.step, s.steps, st.SourceCode)
 	if err := s.from(); err != nil {
+		var ce *createError
+		if errors.As(err, &ce) {
+			return "", err // podman names no step for it
+		}
 		return "", &StepError{Step: st.SourceCode, Err: err}
 	}
 	if err := s.onbuildTriggers(); err != nil {
@@ -143,7 +147,7 @@ func (s *stage) from() error {
 	}
 	img, err := b.o.Pull(b.ctx, base)
 	if err != nil {
-		return err
+		return &createError{err}
 	}
 	return s.fromImage(img)
 }
@@ -372,8 +376,8 @@ func (s *stage) stepDone(img *storage.Image, final bool) error {
 }
 
 func (s *stage) reportCommit() {
-	if len(s.b.o.Tags) > 0 {
-		s.report("COMMIT %s", s.b.o.Tags[0])
+	if s.b.o.CommitName != "" {
+		s.report("COMMIT %s", s.b.o.CommitName)
 	} else {
 		s.report("COMMIT")
 	}

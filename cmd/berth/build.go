@@ -15,6 +15,7 @@ import (
 	"github.com/berth-containers/berth/buildah"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/parse"
+	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/spf13/cobra"
@@ -30,6 +31,9 @@ type buildFlags struct {
 	layers, noCache, quiet, rm, forceRm         bool
 	jobs                                        int
 	compress, disableCompression                bool
+	pullAlways, pullNever                       bool
+	ulimits, securityOpts                       []string
+	logfile                                     string
 	rf                                          registryFlags
 	// flags podman has and berth refuses for now
 	unsupported      map[string]*[]string
@@ -44,8 +48,8 @@ type buildFlags struct {
 // unsupportedBuildFlags are refused with "not supported yet" rather than
 // "unknown flag", so that scripts learn what is missing.
 var unsupportedBuildFlags = []string{"ssh", "volume", "cache-from", "cache-to", "env", "unsetenv",
-	"add-host", "dns", "cap-add", "cap-drop", "security-opt", "device", "isolation",
-	"userns", "manifest", "sign-by", "cpp-flag", "logfile", "from"}
+	"add-host", "dns", "cap-add", "cap-drop", "device", "isolation",
+	"userns", "manifest", "sign-by", "cpp-flag", "from"}
 
 func newBuildCommand() *cobra.Command {
 	return buildCommand("build")
@@ -97,6 +101,14 @@ func buildCommand(use string) *cobra.Command {
 	fl.StringVar(&f.network, "network", "host", "network for RUN steps: host or none")
 	fl.StringVar(&f.pull, "pull", "missing", "pull base images: always, missing, never, newer (true = always, false = missing)")
 	fl.Lookup("pull").NoOptDefVal = "always"
+	// buildah's older spellings of --pull, hidden in podman too
+	fl.BoolVar(&f.pullAlways, "pull-always", false, "pull the image even if the named image is present in storage")
+	fl.BoolVar(&f.pullNever, "pull-never", false, "do not pull the image, use the image present in store if available")
+	_ = fl.MarkHidden("pull-always")
+	_ = fl.MarkHidden("pull-never")
+	fl.StringSliceVar(&f.ulimits, "ulimit", nil, "ulimit options of RUN steps (name=soft[:hard], or host)")
+	fl.StringArrayVar(&f.securityOpts, "security-opt", nil, "security options of RUN steps (seccomp=, no-new-privileges, apparmor=, mask=, unmask=, proc-opts=, label=)")
+	fl.StringVar(&f.logfile, "logfile", "", "log to `file` instead of stdout/stderr")
 	fl.StringVar(&f.ignoreFile, "ignorefile", "", "path to an alternate .containerignore file")
 	fl.StringVar(&f.platform, "platform", "", "set the OS/ARCH[/VARIANT] of the image (only this machine's)")
 	fl.StringVar(&f.arch, "arch", "", "set the ARCH of the image (only this machine's)")
@@ -166,7 +178,17 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	if f.jobs < 0 {
 		return fmt.Errorf("invalid --jobs %d: it must be a positive integer, or 0 for no limit", f.jobs)
 	}
-	pull, err := parse.PullPolicy(f.pull)
+	pull, err := buildPullPolicy(cmd, f)
+	if err != nil {
+		return err
+	}
+	// podman checks the flag only (not $REGISTRY_AUTH_FILE)
+	if cmd.Flags().Changed("authfile") {
+		if _, err := os.Stat(f.rf.authFile); err != nil {
+			return fmt.Errorf("checking authfile: %w", err)
+		}
+	}
+	runSec, err := buildRunSecurity(f)
 	if err != nil {
 		return err
 	}
@@ -181,6 +203,17 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 			}
 		}
 	}
+	// --logfile takes what build prints on both streams (podman's final
+	// "Error:" line still goes to stderr)
+	var stdout, stderr io.Writer = os.Stdout, os.Stderr
+	if f.logfile != "" {
+		lf, err := os.OpenFile(f.logfile, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("opening --logfile: %w", err)
+		}
+		defer lf.Close()
+		stdout, stderr = lf, lf
+	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	bc, err := openBuildContext(ctx, contextArg)
@@ -194,7 +227,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		return err
 	}
 	if syntax, _, _, ok := parser.DetectSyntax(content); ok {
-		fmt.Fprintf(os.Stderr, "note: ignoring the syntax directive %q: berth builds with its own Dockerfile frontend\n", syntax)
+		fmt.Fprintf(stderr, "note: ignoring the syntax directive %q: berth builds with its own Dockerfile frontend\n", syntax)
 	}
 	named, err := openNamedContexts(ctx, f.buildContexts)
 	for _, bc := range named {
@@ -240,6 +273,10 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		}
 	}
 	var tags []string
+	commitName := ""
+	if len(f.tags) > 0 {
+		commitName = f.tags[0]
+	}
 	for _, t := range f.tags {
 		n, err := image.NormalizeName(t)
 		if err != nil {
@@ -267,22 +304,22 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	}
 	copyOpts := f.rf.options(cmd)
 	if !f.quiet {
-		copyOpts.Progress = os.Stderr
+		copyOpts.Progress = stderr
 	}
-	var out io.Writer = os.Stdout
+	out := stdout
 	if output != nil && output.Stdout {
 		// the tar alone goes to standard output
-		out = os.Stderr
+		out = stderr
 	}
 	opts := &buildah.Options{
 		ContextDir: contextDir, Dockerfile: content, DockerfileName: name,
-		Tags: tags, BuildArgs: buildArgs, Labels: f.labels, Annotations: f.annotations,
+		Tags: tags, CommitName: commitName, BuildArgs: buildArgs, Labels: f.labels, Annotations: f.annotations,
 		Target: f.target, Format: format, Layers: layers, NoCache: f.noCache, Quiet: f.quiet,
 		Network: f.network, IgnoreFile: f.ignoreFile, Jobs: f.jobs, Secrets: secrets,
 		BuildContexts: namedContexts(named),
 		SquashAll:     squashAll, Timestamp: timestamp, SourceDateEpoch: sde, RewriteTimestamp: f.rewriteTimestamp,
-		Output: output,
-		Out:    out, Err: os.Stderr,
+		Output: output, RunSecurity: runSec,
+		Out: out, Err: stderr,
 		Images: ir, Runtime: ociRT, RunDir: runDir, Rootless: rootless.IsRootless(),
 		Pull: func(ctx context.Context, name string) (*storage.Image, error) {
 			return pullBase(ctx, ir, name, pull, copyOpts)
@@ -299,6 +336,65 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	}
 	fmt.Fprintln(out, res.ImageID)
 	return nil
+}
+
+// buildPullPolicy reads --pull and buildah's older --pull-always and
+// --pull-never (one of them at most, as podman).
+func buildPullPolicy(cmd *cobra.Command, f *buildFlags) (string, error) {
+	fl := cmd.Flags()
+	n := 0
+	for _, name := range []string{"pull", "pull-always", "pull-never"} {
+		if fl.Changed(name) {
+			n++
+		}
+	}
+	if n > 1 {
+		return "", errors.New("can only set one of 'pull' or 'pull-always' or 'pull-never'")
+	}
+	switch {
+	case fl.Changed("pull-always") && f.pullAlways:
+		return parse.PullAlways, nil
+	case fl.Changed("pull-never") && f.pullNever:
+		return parse.PullNever, nil
+	}
+	return parse.PullPolicy(f.pull)
+}
+
+// buildRunSecurity reads --security-opt and --ulimit, which apply to the
+// containers of RUN steps as they do to run's.
+func buildRunSecurity(f *buildFlags) (buildah.RunSecurity, error) {
+	var rs buildah.RunSecurity
+	so, err := parse.SecurityOpts(f.securityOpts)
+	if err != nil {
+		return rs, err
+	}
+	rs.NoNewPrivileges, rs.Unmask, rs.Mask, rs.ProcOpts = so.NoNewPrivileges, so.Unmask, so.Mask, so.ProcOpts
+	rs.SeccompProfile = so.SeccompProfile
+	if so.SeccompProfile != "" && so.SeccompProfile != specgen.SeccompUnconfined {
+		if rs.SeccompProfile, err = filepath.Abs(so.SeccompProfile); err != nil {
+			return rs, err
+		}
+	}
+	// SELinux labels mean nothing on a host without SELinux: accepted and
+	// ignored, as run does
+	if so.AppArmorProfile != "" && so.AppArmorProfile != "unconfined" {
+		if data, _ := os.ReadFile("/sys/module/apparmor/parameters/enabled"); strings.TrimSpace(string(data)) != "Y" {
+			return rs, fmt.Errorf("--security-opt apparmor=%s: AppArmor is not enabled on this host", so.AppArmorProfile)
+		}
+		rs.AppArmorProfile = so.AppArmorProfile
+	}
+	for _, u := range f.ulimits {
+		if u == "host" {
+			rs.UlimitHost = true
+			continue
+		}
+		rl, err := parse.Ulimit(u)
+		if err != nil {
+			return rs, err
+		}
+		rs.Ulimits = append(rs.Ulimits, rl)
+	}
+	return rs, nil
 }
 
 // squashFlags turns --squash and --squash-all into the layers setting and
@@ -407,7 +503,7 @@ func pullBase(ctx context.Context, ir *image.Runtime, name, policy string, opts 
 		} else if !errors.Is(err, image.ErrNotFound) {
 			return nil, err
 		} else if policy == parse.PullNever {
-			return nil, fmt.Errorf("%s: image not known (--pull=never)", name)
+			return nil, fmt.Errorf("%s: %w", name, image.ErrNotFound)
 		}
 	}
 	return ir.Pull(ctx, name, opts)

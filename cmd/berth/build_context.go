@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/berth-containers/berth/buildah"
 	"go.podman.io/storage/pkg/archive"
@@ -214,7 +216,8 @@ func readContainerfiles(ctx context.Context, files []string, bc *buildContext) (
 				return "", nil, err
 			}
 		}
-		return "", nil, fmt.Errorf("no Containerfile or Dockerfile specified or found in context directory, %s: %w", bc.dir, os.ErrNotExist)
+		// podman's message: the Dockerfile's stat error
+		return "", nil, &fs.PathError{Op: "stat", Path: filepath.Join(bc.dir, "Dockerfile"), Err: syscall.ENOENT}
 	}
 	var name string
 	var all []byte

@@ -608,7 +608,7 @@ LABEL done=yes
 		if n := countCached(first.Stdout); n != 0 {
 			t.Fatalf("a first build used the cache %d times:\n%s", n, first.Stdout)
 		}
-		if !strings.Contains(first.Stdout, "STEP 8/8: LABEL done=yes") || !strings.Contains(first.Stdout, "COMMIT localhost/e2e/cached:latest") ||
+		if !strings.Contains(first.Stdout, "STEP 8/8: LABEL done=yes") || !strings.Contains(first.Stdout, "\nCOMMIT localhost/e2e/cached\n") ||
 			!strings.Contains(first.Stdout, "Successfully tagged localhost/e2e/cached:latest") {
 			t.Errorf("build output is not podman's:\n%s", first.Stdout)
 		}
