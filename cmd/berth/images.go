@@ -218,9 +218,7 @@ func newRmiCommand(use string) *cobra.Command {
 					continue
 				}
 				untagged = append(untagged, rep.Untagged...)
-				if rep.Deleted != "" {
-					deleted = append(deleted, rep.Deleted)
-				}
+				deleted = append(deleted, rep.Deleted...)
 			}
 			for _, n := range untagged {
 				fmt.Println("Untagged: " + n)

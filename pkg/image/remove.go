@@ -18,7 +18,7 @@ var ErrMultipleNames = errors.New("image is referenced in multiple repositories"
 // RemoveReport says what a removal did, in podman's words.
 type RemoveReport struct {
 	Untagged []string
-	Deleted  string
+	Deleted  []string // the image, then the dangling parents removed with it
 }
 
 // Remove untags or deletes the image that name refers to. Referring by name
@@ -70,6 +70,7 @@ func (r *Runtime) deleteImage(img *storage.Image, force bool) (RemoveReport, err
 	if len(users) > 0 && !force {
 		return rep, fmt.Errorf("image used by %s: %w", users[0], ErrInUse)
 	}
+	parent := r.ParentID(img)
 	for _, c := range users {
 		if err := r.store.DeleteContainer(c); err != nil {
 			return rep, fmt.Errorf("removing container %s that uses image %s: %w", c, img.ID, err)
@@ -82,8 +83,47 @@ func (r *Runtime) deleteImage(img *storage.Image, force bool) (RemoveReport, err
 		return rep, fmt.Errorf("deleting image %s: %w", img.ID, err)
 	}
 	rep.Untagged = append(rep.Untagged, img.Names...)
-	rep.Deleted = img.ID
+	rep.Deleted = append(rep.Deleted, img.ID)
+	rep.Deleted = append(rep.Deleted, r.removeDanglingParents(parent)...)
 	return rep, nil
+}
+
+// removeDanglingParents deletes the image a removed image was built on,
+// and its own parent in turn, while each is dangling (no name, no other
+// image built on it) and no container uses it: podman's rmi does, so the
+// intermediate images of a build go with the image.
+func (r *Runtime) removeDanglingParents(id string) []string {
+	var deleted []string
+	for id != "" {
+		img, err := r.store.Image(id)
+		if err != nil || len(img.Names) > 0 || r.hasChildren(id) {
+			break
+		}
+		if users, err := r.containersUsing(id); err != nil || len(users) > 0 {
+			break
+		}
+		next := r.ParentID(img)
+		if _, err := r.store.DeleteImage(id, true); err != nil {
+			break
+		}
+		deleted = append(deleted, id)
+		id = next
+	}
+	return deleted
+}
+
+// hasChildren reports whether some image was built on image id.
+func (r *Runtime) hasChildren(id string) bool {
+	imgs, err := r.store.Images()
+	if err != nil {
+		return true
+	}
+	for i := range imgs {
+		if imgs[i].ID != id && r.ParentID(&imgs[i]) == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Runtime) containersUsing(imageID string) ([]string, error) {
