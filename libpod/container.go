@@ -2,6 +2,7 @@ package libpod
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,6 +59,12 @@ type ContainerConfig struct {
 	// Timeout is --timeout: the monitor kills the container after that
 	// many seconds (0: no limit).
 	Timeout uint `json:"timeout,omitempty"`
+	// MonitorPidFile is --conmon-pidfile: every monitor of the container
+	// writes its pid there.
+	MonitorPidFile string `json:"monitorPidFile,omitempty"`
+	// PreserveFDs is --preserve-fds: the starting berth's fds 3..3+N-1
+	// are passed on to the container.
+	PreserveFDs uint `json:"preserveFds,omitempty"`
 	// UserNS is --userns when the container gets a user namespace of its
 	// own (keep-id[:...], nomap); its mappings depend on the namespace
 	// berth runs in, so they are computed at every start.
@@ -191,17 +198,24 @@ func (r *Runtime) ListContainers() ([]*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	out := cs[:0]
 	for _, c := range cs {
+		removed := false
 		if c.needsReconcile() {
 			if lock, err := r.lockContainer(c.ID()); err == nil {
-				if c.refresh() == nil {
-					c.reconcile()
+				if err := c.refresh(); err == nil {
+					removed = c.reconcile()
+				} else if errors.Is(err, state.ErrNoSuchContainer) {
+					removed = true
 				}
 				lock.unlock()
 			}
 		}
+		if !removed {
+			out = append(out, c)
+		}
 	}
-	return cs, nil
+	return out, nil
 }
 
 // needsReconcile is a cheap check, without the lock, that the recorded

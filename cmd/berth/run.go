@@ -176,11 +176,12 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 		}()
 	}
 	code, err := session.Run(streams)
-	session.Close()
 	if errors.Is(err, libpod.ErrDetached) {
+		session.Close()
 		return nil
 	}
 	if err != nil {
+		session.Close()
 		// The monitor went away without reporting: the state tells.
 		code, err = c.Wait(nil, 50*time.Millisecond)
 		if err != nil {
@@ -189,9 +190,14 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 	}
 	// Clean up here rather than wait for the monitor's cleanup process, so
 	// the state is final (and --rm done) when we return, as with podman.
+	// The session stays open until then: should this process die before
+	// it reports the cleanup done, the monitor does it.
 	if err := runtime().Cleanup(c.ID()); err != nil && !errors.Is(err, state.ErrNoSuchContainer) {
+		session.Close()
 		return err
 	}
+	_ = session.CleanupDone()
+	session.Close()
 	// The monitor removes the runtime's record meanwhile; rootful, that
 	// includes the container's cgroup, which must be gone when we return.
 	if !rootless.IsRootless() {
