@@ -65,6 +65,9 @@ type ContainerConfig struct {
 	// PreserveFDs is --preserve-fds: the starting berth's fds 3..3+N-1
 	// are passed on to the container.
 	PreserveFDs uint `json:"preserveFds,omitempty"`
+	// RemoveImage is --rmi: with --rm, the image goes too once the
+	// container is removed, unless another container uses it.
+	RemoveImage bool `json:"removeImage,omitempty"`
 	// UserNS is --userns when the container gets a user namespace of its
 	// own (keep-id[:...], nomap); its mappings depend on the namespace
 	// berth runs in, so they are computed at every start.

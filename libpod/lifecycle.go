@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod/state"
+	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
@@ -115,6 +116,41 @@ func (c *Container) exitedLocked(code int32, why string, ran bool) (removed bool
 		return false
 	}
 	return true
+}
+
+// removeImageOf does --rmi for a container just removed: its image goes
+// unless another container (of berth or another tool) uses it.
+func (r *Runtime) removeImageOf(c *Container) {
+	if !c.Config.RemoveImage {
+		return
+	}
+	name := c.Config.ImageName
+	if name == "" {
+		name = c.Config.ImageID
+	}
+	// Any container using the image keeps it whole: removing by a name
+	// of an image with several would otherwise just untag it.
+	if st, err := r.Store(); err == nil && c.Config.ImageID != "" {
+		if cs, err := st.Containers(); err == nil {
+			for _, other := range cs {
+				if other.ImageID == c.Config.ImageID {
+					logrus.Debugf("--rmi: keeping image %s: container %s uses it", name, other.ID)
+					return
+				}
+			}
+		}
+	}
+	ir, err := r.Images()
+	if err == nil {
+		_, err = ir.Remove(name, false)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, image.ErrInUse), errors.Is(err, image.ErrNotFound):
+		logrus.Debugf("--rmi: keeping image %s: %v", name, err)
+	default:
+		logrus.Warnf("Failed removing image %s: %v", name, err)
+	}
 }
 
 // releaseLocked releases what the running container held: the runtime's
@@ -312,9 +348,32 @@ func (c *Container) waitCleaned() error {
 	return c.rt.Cleanup(c.ID())
 }
 
+// ErrUnsupported is returned for what berth does not do yet.
+var ErrUnsupported = errors.New("not supported yet")
+
+// CheckWaitConditions validates `wait --condition` values as podman 4.3
+// does (its container states), before any container is looked at.
+// healthy and unhealthy need healthchecks, which berth does not run yet:
+// they are refused rather than waited on forever.
+func CheckWaitConditions(conditions []string) error {
+	for _, cond := range conditions {
+		switch cond {
+		case StatusCreated, StatusRunning, StatusStopped, StatusPaused, StatusExited, "removing", "unknown":
+		case "healthy", "unhealthy":
+			return fmt.Errorf("wait --condition %s: healthchecks are %w in berth", cond, ErrUnsupported)
+		default:
+			return fmt.Errorf("unknown container state: %s: invalid argument", cond)
+		}
+	}
+	return nil
+}
+
 // Wait blocks until the container is in one of the given statuses (by
 // default exited) and returns its exit code.
 func (c *Container) Wait(conditions []string, interval time.Duration) (int32, error) {
+	if err := CheckWaitConditions(conditions); err != nil {
+		return -1, err
+	}
 	if len(conditions) == 0 {
 		conditions = []string{StatusExited}
 	}
@@ -409,6 +468,7 @@ func (r *Runtime) removeLocked(c *Container) error {
 	}
 	logrus.Debugf("remove %s: done", c.ID())
 	r.removeLock(c.ID())
+	r.removeImageOf(c)
 	return nil
 }
 

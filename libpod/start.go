@@ -183,7 +183,7 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 	}
 	mcfg.Deferred = deferred
 	if mode == startFirst {
-		if err := checkPreserveFDs(c.Config.PreserveFDs); err != nil {
+		if err := CheckPreserveFDs(c.Config.PreserveFDs); err != nil {
 			return fail(err)
 		}
 		mcfg.PreserveFDs = c.Config.PreserveFDs
@@ -253,10 +253,37 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 	return c.save()
 }
 
-// checkPreserveFDs makes sure fds 3..3+n-1 exist, as podman does.
-func checkPreserveFDs(n uint) error {
+// maxInheritedFD bounds the fds NoteInheritedFDs looks at.
+const maxInheritedFD = 256
+
+// inheritedFDs[fd] tells whether berth was started with fd open; nil
+// when NoteInheritedFDs was not called (then fds are checked as they are).
+var inheritedFDs []bool
+
+// NoteInheritedFDs records which fds above stderr the process was started
+// with. Call it first thing in main: --preserve-fds must pass on only
+// those, never a file berth itself opened meanwhile. A fd that survived
+// exec has no FD_CLOEXEC, while everything Go opens (its runtime keeps
+// cgroup files open from before main) has it.
+func NoteInheritedFDs() {
+	inheritedFDs = make([]bool, maxInheritedFD)
+	for fd := 3; fd < maxInheritedFD; fd++ {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		inheritedFDs[fd] = err == nil && flags&unix.FD_CLOEXEC == 0
+	}
+}
+
+// CheckPreserveFDs makes sure fds 3..3+n-1 were given to berth, as podman does.
+func CheckPreserveFDs(n uint) error {
 	for fd := 3; fd < 3+int(n); fd++ {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		inherited := false
+		if inheritedFDs != nil {
+			inherited = fd < maxInheritedFD && inheritedFDs[fd]
+		} else {
+			flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+			inherited = err == nil && flags&unix.FD_CLOEXEC == 0
+		}
+		if !inherited {
 			return fmt.Errorf("file descriptor %d is not available - the preserve-fds option requires that all file descriptors must be passed", fd)
 		}
 	}

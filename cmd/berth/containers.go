@@ -251,12 +251,8 @@ func newWaitCommand() *cobra.Command {
 					return fmt.Errorf("invalid --interval %q", interval)
 				}
 			}
-			for _, cond := range conditions {
-				switch cond {
-				case "created", "exited", "paused", "running", "stopped", "healthy", "unhealthy":
-				default:
-					return fmt.Errorf("invalid --condition %q", cond)
-				}
+			if err := libpod.CheckWaitConditions(conditions); err != nil {
+				return err
 			}
 			return forEachContainer(args, false, func(c *libpod.Container) error {
 				code, err := c.Wait(conditions, d)

@@ -23,6 +23,7 @@ var (
 const noStorage = "berth.noStorage"
 
 func newRootCommand() *cobra.Command {
+	var noOut bool
 	root := &cobra.Command{
 		Use:           "berth",
 		Short:         "Manage pods, containers and images, without a daemon",
@@ -30,6 +31,15 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 		Version:       version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if noOut {
+				// podman's --noout: everything the command would print on
+				// stdout goes to /dev/null (errors still reach stderr).
+				null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+				if err != nil {
+					return err
+				}
+				os.Stdout = null
+			}
 			return setup(cmd)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,6 +60,7 @@ func newRootCommand() *cobra.Command {
 	pf.StringVar(&globalOpts.LogLevel, "log-level", "warn", "log messages at and above specified level (trace, debug, info, warn, warning, error, fatal, panic)")
 	pf.StringVar(&globalOpts.RegistriesConf, "registries-conf", "", "path to the registries.conf file")
 	_ = pf.MarkHidden("registries-conf")
+	pf.BoolVar(&noOut, "noout", false, "do not output to stdout")
 
 	root.AddCommand(
 		newVersionCommand(),

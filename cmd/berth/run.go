@@ -79,6 +79,9 @@ func newRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if f.rmi {
+				f.rm = true // --rmi implies --rm: the image can only go with the container
+			}
 			c, err := createContainer(cmd, &f, args)
 			if err != nil {
 				return err
@@ -100,6 +103,7 @@ func newRunCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&f.detach, "detach", "d", false, "run container in background and print container ID")
 	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "proxy received signals to the process")
 	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "override the key sequence for detaching a container")
+	cmd.Flags().BoolVar(&f.rmi, "rmi", false, "remove the container's image after it exits, unless used by other containers (implies --rm)")
 	return cmd
 }
 
