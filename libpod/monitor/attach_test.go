@@ -56,7 +56,7 @@ func TestOwnerReportsCleanupDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond) // let the monitor read it
-	owners := m.hub.finish(3) // frames are queued per client: no blocking
+	owners := m.hub.finish(3)         // frames are queued per client: no blocking
 	if !readUntilExit(t, other) {
 		t.Fatal("a client that does not own cleanup stays connected after the exit")
 	}
