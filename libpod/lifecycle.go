@@ -369,13 +369,10 @@ func CheckWaitConditions(conditions []string) error {
 }
 
 // Wait blocks until the container is in one of the given statuses (by
-// default exited) and returns its exit code.
+// default: not running nor paused) and returns its exit code.
 func (c *Container) Wait(conditions []string, interval time.Duration) (int32, error) {
 	if err := CheckWaitConditions(conditions); err != nil {
 		return -1, err
-	}
-	if len(conditions) == 0 {
-		conditions = []string{StatusExited}
 	}
 	for {
 		lock, err := c.lockFresh()
@@ -383,6 +380,14 @@ func (c *Container) Wait(conditions []string, interval time.Duration) (int32, er
 			return -1, err
 		}
 		lock.unlock()
+		if len(conditions) == 0 {
+			// podman: by default, until the container does not run; one
+			// that never ran (created) does not make anyone wait. A
+			// restart goes from running to running: waited through.
+			if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
+				return c.State.ExitCode, nil
+			}
+		}
 		for _, want := range conditions {
 			if c.State.Status == want || want == "stopped" && c.State.Status == StatusExited {
 				return c.State.ExitCode, nil

@@ -187,7 +187,7 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 	if err != nil {
 		session.Close()
 		// The monitor went away without reporting: the state tells.
-		code, err = c.Wait(nil, 50*time.Millisecond)
+		code, err = c.Wait([]string{libpod.StatusExited}, 50*time.Millisecond)
 		if err != nil {
 			return err
 		}

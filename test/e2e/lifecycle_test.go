@@ -129,6 +129,15 @@ func TestWaitConditions(t *testing.T) {
 		if out := e.BerthOK("wait", "--condition", "stopped", "--condition", "exited", "w").Out(); out != "137" {
 			t.Fatalf("wait for a killed container printed %q, want 137", out)
 		}
+		// as podman: a container that never ran does not make wait wait
+		e.BerthOK("create", "--name", "never", img, "true")
+		start := time.Now()
+		if out := e.BerthOK("wait", "never").Out(); out != "0" {
+			t.Fatalf("wait for a created container printed %q, want 0", out)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("wait for a created container took %s", d)
+		}
 	})
 }
 
