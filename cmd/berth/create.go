@@ -132,7 +132,6 @@ func lifecycleConfig(f *createFlags, cfg *libpod.ContainerConfig) error {
 	}
 	cfg.PreserveFDs = f.preserveFDs
 	cfg.RemoveImage = f.rmi // run sets --rm with it
-
 	return nil
 }
 
