@@ -16,6 +16,9 @@ const (
 	StatusRunning = "running"
 	StatusPaused  = "paused"
 	StatusStopped = "stopped" // stopped by berth, cleanup pending
+	// StatusStopping: `stop` sent the stop signal and waits for the exit
+	// (podman's "stopping"); the container still runs.
+	StatusStopping = "stopping"
 	StatusExited  = "exited"
 )
 
@@ -116,6 +119,12 @@ func (r *Runtime) containerFromRow(row *state.ContainerRow) (*Container, error) 
 	}
 	c.Config.Name = row.Name // rename changes only the row
 	return c, nil
+}
+
+// active reports whether the container's process may still run: running,
+// paused or stopping.
+func (s *ContainerState) active() bool {
+	return s.Status == StatusRunning || s.Status == StatusPaused || s.Status == StatusStopping
 }
 
 // ID is the container's full ID.
@@ -225,7 +234,7 @@ func (r *Runtime) ListContainers() ([]*Container, error) {
 // state may be stale.
 func (c *Container) needsReconcile() bool {
 	switch c.State.Status {
-	case StatusRunning, StatusPaused, StatusStopped:
+	case StatusRunning, StatusPaused, StatusStopped, StatusStopping:
 		return !c.monitorAlive()
 	case StatusCreated:
 		return c.State.MonitorPid != 0 && !c.monitorAlive()

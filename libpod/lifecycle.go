@@ -65,7 +65,7 @@ func (c *Container) exitCode() (int32, bool) {
 // container locked; it saves what it changes, and reports whether it
 // removed the container.
 func (c *Container) reconcile() (removed bool) {
-	if c.State.Status != StatusRunning && c.State.Status != StatusPaused && c.State.Status != StatusStopped &&
+	if !c.State.active() && c.State.Status != StatusStopped &&
 		!(c.State.Status == StatusCreated && c.State.MonitorPid != 0) {
 		return false
 	}
@@ -250,7 +250,7 @@ func (c *Container) Kill(sig syscall.Signal) error {
 		return err
 	}
 	defer lock.unlock()
-	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
+	if !c.State.active() {
 		return fmt.Errorf("can only kill running containers. %s is in state %s: %w", c.ID()[:12], c.State.Status, ErrNotRunning)
 	}
 	rt, _, err := c.rt.OCIRuntime()
@@ -271,7 +271,7 @@ func (c *Container) Stop(timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
+	if !c.State.active() {
 		lock.unlock()
 		return nil // podman: stopping a stopped container succeeds
 	}
@@ -280,10 +280,16 @@ func (c *Container) Stop(timeout time.Duration) error {
 		lock.unlock()
 		return err
 	}
-	c.State.StoppedByUser = true
-	_ = c.save()
 	if c.State.Status == StatusPaused {
 		_ = rt.Resume(c.ID())
+	}
+	// Other commands see "stopping" (and may kill it) while this waits
+	// without the lock.
+	c.State.StoppedByUser = true
+	c.State.Status = StatusStopping
+	if err := c.save(); err != nil {
+		lock.unlock()
+		return err
 	}
 	sig := syscall.Signal(c.Config.StopSignal)
 	if sig == 0 {
@@ -359,6 +365,7 @@ func CheckWaitConditions(conditions []string) error {
 	for _, cond := range conditions {
 		switch cond {
 		case StatusCreated, StatusRunning, StatusStopped, StatusPaused, StatusExited, "removing", "unknown":
+			// podman 4.3 refuses to wait for "stopping"
 		case "healthy", "unhealthy":
 			return fmt.Errorf("wait --condition %s: healthchecks are %w in berth", cond, ErrUnsupported)
 		default:
@@ -384,7 +391,7 @@ func (c *Container) Wait(conditions []string, interval time.Duration) (int32, er
 			// podman: by default, until the container does not run; one
 			// that never ran (created) does not make anyone wait. A
 			// restart goes from running to running: waited through.
-			if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
+			if !c.State.active() {
 				return c.State.ExitCode, nil
 			}
 		}
@@ -412,7 +419,7 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	running := c.State.Status == StatusRunning || c.State.Status == StatusPaused
+	running := c.State.active()
 	lock.unlock()
 	if running {
 		if !opts.Force {

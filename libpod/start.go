@@ -49,7 +49,7 @@ func (c *Container) start(beforeStart func() error) error {
 	}
 	defer lock.unlock()
 	switch c.State.Status {
-	case StatusRunning:
+	case StatusRunning, StatusStopping:
 		return fmt.Errorf("%s: %w", c.Name(), ErrAlreadyRunning)
 	case StatusPaused:
 		return fmt.Errorf("%s is paused: unpause it instead", c.Name())

@@ -57,7 +57,7 @@ func newContainerPruneCommand() *cobra.Command {
 				return err
 			}
 			for _, c := range cs {
-				if c.State.Status == libpod.StatusRunning || c.State.Status == libpod.StatusPaused {
+				if c.State.Status == libpod.StatusRunning || c.State.Status == libpod.StatusPaused || c.State.Status == libpod.StatusStopping {
 					continue
 				}
 				if err := r.RemoveContainer(c, libpod.RemoveOptions{}); err != nil {

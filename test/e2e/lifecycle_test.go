@@ -236,3 +236,34 @@ func TestRunLifecycleFlags(t *testing.T) {
 		}
 	})
 }
+
+// While `stop` waits for its timeout, the container is "stopping", other
+// commands can act on it, and killing it ends the stop.
+func TestStopShowsStopping(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("run", "-d", "--name", "stubborn", "--network", "none", img,
+			"sh", "-c", "trap 'echo ignoring TERM' TERM; echo READY; while :; do sleep 0.2; done")
+		waitFor(t, func() bool { return strings.Contains(e.Berth("logs", "stubborn").Stdout, "READY") })
+		var out, errb strings.Builder
+		stop := e.Start(&out, &errb, "stop", "-t", "30", "stubborn")
+		waitFor(t, func() bool { return strings.Contains(e.Berth("logs", "stubborn").Stdout, "ignoring TERM") })
+		if got := e.BerthOK("inspect", "--format", "{{.State.Status}}", "stubborn").Out(); got != "stopping" {
+			t.Fatalf("status while stop waits: %q, want stopping", got)
+		}
+		start := time.Now()
+		e.BerthOK("kill", "stubborn")
+		if out := e.BerthOK("wait", "stubborn").Out(); out != "137" {
+			t.Fatalf("wait after kill printed %q, want 137", out)
+		}
+		if err := stop.Wait(); err != nil {
+			t.Fatalf("stop: %v\n%s", err, errb.String())
+		}
+		if d := time.Since(start); d > 15*time.Second {
+			t.Fatalf("stop went on %s after the container was killed", d)
+		}
+		if got := e.BerthOK("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "stubborn").Out(); got != "exited 137" {
+			t.Fatalf("after kill: %q", got)
+		}
+	})
+}
