@@ -151,7 +151,9 @@ func newStartCommand() *cobra.Command {
 				if errors.Is(err, libpod.ErrAlreadyRunning) {
 					return nil
 				}
-				return startFailure(err)
+				// podman: start exits 125 even where run exits 126/127
+				// (130-kill.bats "podman wait - exit codes")
+				return err
 			}, func(name string, c *libpod.Container) { fmt.Println(name) })
 		},
 	}

@@ -138,6 +138,11 @@ func TestWaitConditions(t *testing.T) {
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("wait for a created container took %s", d)
 		}
+		// nor one that failed to start (start exits 125 there, as podman)
+		e.BerthOK("create", "--name", "nocmd", img, "/no/such/command")
+		e.BerthOK("wait", "nocmd")
+		e.BerthFail(125, "start", "nocmd")
+		e.BerthOK("wait", "nocmd")
 	})
 }
 
