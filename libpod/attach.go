@@ -66,6 +66,11 @@ func (s *AttachSession) Resize(rows, cols uint16) {
 // exit, so the monitor need not start a cleanup process of its own.
 func (s *AttachSession) OwnCleanup() error { return s.send(monitor.FrameOwnCleanup, nil) }
 
+// CleanupDone tells the monitor that this client, which owns cleanup, has
+// finished it. A client that closes the session without saying so is
+// taken to have died before it did: the monitor then cleans up itself.
+func (s *AttachSession) CleanupDone() error { return s.send(monitor.FrameCleanupDone, nil) }
+
 // Close ends the session without affecting the container.
 func (s *AttachSession) Close() error { return s.conn.Close() }
 

@@ -2,6 +2,7 @@ package libpod
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +16,9 @@ const (
 	StatusRunning = "running"
 	StatusPaused  = "paused"
 	StatusStopped = "stopped" // stopped by berth, cleanup pending
+	// StatusStopping: `stop` sent the stop signal and waits for the exit
+	// (podman's "stopping"); the container still runs.
+	StatusStopping = "stopping"
 	StatusExited  = "exited"
 )
 
@@ -58,6 +62,15 @@ type ContainerConfig struct {
 	// Timeout is --timeout: the monitor kills the container after that
 	// many seconds (0: no limit).
 	Timeout uint `json:"timeout,omitempty"`
+	// MonitorPidFile is --conmon-pidfile: every monitor of the container
+	// writes its pid there.
+	MonitorPidFile string `json:"monitorPidFile,omitempty"`
+	// PreserveFDs is --preserve-fds: the starting berth's fds 3..3+N-1
+	// are passed on to the container.
+	PreserveFDs uint `json:"preserveFds,omitempty"`
+	// RemoveImage is --rmi: with --rm, the image goes too once the
+	// container is removed, unless another container uses it.
+	RemoveImage bool `json:"removeImage,omitempty"`
 	// UserNS is --userns when the container gets a user namespace of its
 	// own (keep-id[:...], nomap); its mappings depend on the namespace
 	// berth runs in, so they are computed at every start.
@@ -106,6 +119,12 @@ func (r *Runtime) containerFromRow(row *state.ContainerRow) (*Container, error) 
 	}
 	c.Config.Name = row.Name // rename changes only the row
 	return c, nil
+}
+
+// active reports whether the container's process may still run: running,
+// paused or stopping.
+func (s *ContainerState) active() bool {
+	return s.Status == StatusRunning || s.Status == StatusPaused || s.Status == StatusStopping
 }
 
 // ID is the container's full ID.
@@ -191,24 +210,31 @@ func (r *Runtime) ListContainers() ([]*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	out := cs[:0]
 	for _, c := range cs {
+		removed := false
 		if c.needsReconcile() {
 			if lock, err := r.lockContainer(c.ID()); err == nil {
-				if c.refresh() == nil {
-					c.reconcile()
+				if err := c.refresh(); err == nil {
+					removed = c.reconcile()
+				} else if errors.Is(err, state.ErrNoSuchContainer) {
+					removed = true
 				}
 				lock.unlock()
 			}
 		}
+		if !removed {
+			out = append(out, c)
+		}
 	}
-	return cs, nil
+	return out, nil
 }
 
 // needsReconcile is a cheap check, without the lock, that the recorded
 // state may be stale.
 func (c *Container) needsReconcile() bool {
 	switch c.State.Status {
-	case StatusRunning, StatusPaused, StatusStopped:
+	case StatusRunning, StatusPaused, StatusStopped, StatusStopping:
 		return !c.monitorAlive()
 	case StatusCreated:
 		return c.State.MonitorPid != 0 && !c.monitorAlive()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod/state"
+	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
@@ -58,32 +59,103 @@ func (c *Container) exitCode() (int32, bool) {
 }
 
 // reconcile makes the recorded state true again after a crash: a running
-// container whose monitor died is stopped and cleaned up. Call with the
-// container locked; it saves what it changes.
-func (c *Container) reconcile() {
-	if c.State.Status != StatusRunning && c.State.Status != StatusPaused && c.State.Status != StatusStopped &&
+// container whose monitor died is stopped and cleaned up, and what the
+// cleanup would have done then happens now: the restart policy, or --rm
+// (when the berth that owned the cleanup was killed too). Call with the
+// container locked; it saves what it changes, and reports whether it
+// removed the container.
+func (c *Container) reconcile() (removed bool) {
+	if !c.State.active() && c.State.Status != StatusStopped &&
 		!(c.State.Status == StatusCreated && c.State.MonitorPid != 0) {
-		return
+		return false
 	}
 	if c.monitorAlive() {
-		return
+		return false
 	}
-	if code, ok := c.exitCode(); ok {
-		c.cleanupLocked(code, "")
-		return
+	ran := c.State.Status != StatusCreated
+	code, ok := c.exitCode()
+	why := ""
+	if !ok {
+		// The monitor was killed: nothing can collect the container's
+		// output or exit code any more, so stop it rather than leave it
+		// unmanaged.
+		if rt, _, err := c.rt.OCIRuntime(); err == nil {
+			_ = rt.Kill(c.ID(), int(syscall.SIGKILL), false)
+			_ = rt.Delete(c.ID(), true)
+		}
+		code, why = 137, "the container's monitor process died"
 	}
-	// The monitor was killed: nothing can collect the container's output or
-	// exit code any more, so stop it rather than leave it unmanaged.
-	if rt, _, err := c.rt.OCIRuntime(); err == nil {
-		_ = rt.Kill(c.ID(), int(syscall.SIGKILL), false)
-		_ = rt.Delete(c.ID(), true)
-	}
-	c.cleanupLocked(137, "the container's monitor process died")
+	logrus.Debugf("reconcile %s: exited with %d, monitor gone", c.ID(), code)
+	return c.exitedLocked(code, why, ran)
 }
 
-// cleanupLocked records the exit and releases what the running container
-// held: the runtime's record and the storage mount.
-func (c *Container) cleanupLocked(code int32, why string) {
+// exitedLocked does what follows a container's exit, under its lock: the
+// restart policy (the state goes from running straight to running again,
+// with the new run's RestartCount), else it records the exit and does
+// --rm. ran is false for a container that never started (berth init):
+// no restart then. It reports whether it removed the container.
+func (c *Container) exitedLocked(code int32, why string, ran bool) (removed bool) {
+	if ran && c.shouldRestart(code) {
+		c.releaseLocked()
+		c.State.ExitCode = code
+		c.State.FinishedAt = time.Now()
+		c.State.RestartCount++
+		err := c.startLocked(nil, startRestart)
+		if err == nil {
+			return false
+		}
+		logrus.Warnf("restarting container %s: %v", c.Name(), err)
+		why = err.Error()
+	}
+	c.cleanupLocked(code, why)
+	if !c.Config.AutoRemove {
+		return false
+	}
+	if err := c.rt.removeLocked(c); err != nil {
+		logrus.Warnf("removing container %s (--rm): %v", c.Name(), err)
+		return false
+	}
+	return true
+}
+
+// removeImageOf does --rmi for a container just removed: its image goes
+// unless another container (of berth or another tool) uses it.
+func (r *Runtime) removeImageOf(c *Container) {
+	if !c.Config.RemoveImage {
+		return
+	}
+	name := c.Config.ImageName
+	if name == "" {
+		name = c.Config.ImageID
+	}
+	// Any container using the image keeps it whole: removing by a name
+	// of an image with several would otherwise just untag it.
+	if st, err := r.Store(); err == nil && c.Config.ImageID != "" {
+		if cs, err := st.Containers(); err == nil {
+			for _, other := range cs {
+				if other.ImageID == c.Config.ImageID {
+					logrus.Debugf("--rmi: keeping image %s: container %s uses it", name, other.ID)
+					return
+				}
+			}
+		}
+	}
+	ir, err := r.Images()
+	if err == nil {
+		_, err = ir.Remove(name, false)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, image.ErrInUse), errors.Is(err, image.ErrNotFound):
+		logrus.Debugf("--rmi: keeping image %s: %v", name, err)
+	default:
+		logrus.Warnf("Failed removing image %s: %v", name, err)
+	}
+}
+
+// releaseLocked releases what the running container held: the runtime's
+// record (when its monitor is gone), its network and its storage mount.
+func (c *Container) releaseLocked() {
 	// A live monitor deletes the runtime's record itself after the exit
 	// (and startLocked removes any stale one), so only an orphaned
 	// container needs it here.
@@ -100,6 +172,12 @@ func (c *Container) cleanupLocked(code int32, why string) {
 	if st, err := c.rt.Store(); err == nil {
 		_, _ = st.Unmount(c.ID(), true)
 	}
+}
+
+// cleanupLocked records the exit and releases what the running container
+// held: the runtime's record and the storage mount.
+func (c *Container) cleanupLocked(code int32, why string) {
+	c.releaseLocked()
 	logrus.Debugf("cleanup %s: saving", c.ID())
 	if c.State.Status != StatusExited || c.State.FinishedAt.IsZero() {
 		c.State.FinishedAt = time.Now()
@@ -116,8 +194,11 @@ func (c *Container) cleanupLocked(code int32, why string) {
 	_ = c.save()
 }
 
-// Cleanup is run by the monitor after the container exits (and by stop):
-// it records the exit code, unmounts, and applies --rm and the restart policy.
+// Cleanup is run by the monitor after the container exits (and by stop,
+// and by the foreground berth that owns the cleanup): it records the exit
+// code, unmounts, and applies --rm and the restart policy, all under the
+// container's lock, so that an observer sees either the running
+// container or its final state.
 func (r *Runtime) Cleanup(nameOrID string) error {
 	c, err := r.LookupContainer(nameOrID)
 	if err != nil {
@@ -127,47 +208,29 @@ func (r *Runtime) Cleanup(nameOrID string) error {
 	if err != nil {
 		return err
 	}
+	defer lock.unlock()
 	if err := c.refresh(); err != nil {
-		lock.unlock()
 		return err
 	}
 	if c.State.Status == StatusExited || c.State.Status == StatusCreated && c.State.MonitorPid == 0 {
-		lock.unlock()
 		if c.Config.AutoRemove && c.State.Status == StatusExited {
 			// Someone else cleaned up; make sure --rm is done before returning.
-			err := r.RemoveContainer(c, RemoveOptions{Force: true, Volumes: true})
-			if errors.Is(err, state.ErrNoSuchContainer) {
-				return nil
-			}
-			return err
+			return r.removeLocked(c)
 		}
 		return nil
 	}
 	if c.monitorAlive() && c.State.Pid != 0 && processStart(c.State.Pid) != 0 && !isZombie(c.State.Pid) {
-		lock.unlock()
 		return nil // still running: nothing to clean
 	}
 	code, ok := c.exitCode()
 	if !ok {
 		code = 137
 	}
-	c.cleanupLocked(code, "")
-	restart := c.shouldRestart()
-	if restart {
-		c.State.RestartCount++
-		if err := c.startLocked(nil, false); err == nil {
-			lock.unlock()
-			return nil
-		}
-	}
-	lock.unlock()
-	if c.Config.AutoRemove {
-		return r.RemoveContainer(c, RemoveOptions{Force: true, Volumes: true})
-	}
+	c.exitedLocked(code, "", c.State.Status != StatusCreated)
 	return nil
 }
 
-func (c *Container) shouldRestart() bool {
+func (c *Container) shouldRestart(code int32) bool {
 	if c.State.StoppedByUser || c.Config.AutoRemove {
 		return false
 	}
@@ -175,7 +238,7 @@ func (c *Container) shouldRestart() bool {
 	case "always", "unless-stopped":
 		return true
 	case "on-failure":
-		return c.State.ExitCode != 0 && (c.Config.RestartMax == 0 || c.State.RestartCount < c.Config.RestartMax)
+		return code != 0 && (c.Config.RestartMax == 0 || c.State.RestartCount < c.Config.RestartMax)
 	}
 	return false
 }
@@ -187,7 +250,7 @@ func (c *Container) Kill(sig syscall.Signal) error {
 		return err
 	}
 	defer lock.unlock()
-	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
+	if !c.State.active() {
 		return fmt.Errorf("can only kill running containers. %s is in state %s: %w", c.ID()[:12], c.State.Status, ErrNotRunning)
 	}
 	rt, _, err := c.rt.OCIRuntime()
@@ -208,7 +271,7 @@ func (c *Container) Stop(timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
+	if !c.State.active() {
 		lock.unlock()
 		return nil // podman: stopping a stopped container succeeds
 	}
@@ -217,10 +280,16 @@ func (c *Container) Stop(timeout time.Duration) error {
 		lock.unlock()
 		return err
 	}
-	c.State.StoppedByUser = true
-	_ = c.save()
 	if c.State.Status == StatusPaused {
 		_ = rt.Resume(c.ID())
+	}
+	// Other commands see "stopping" (and may kill it) while this waits
+	// without the lock.
+	c.State.StoppedByUser = true
+	c.State.Status = StatusStopping
+	if err := c.save(); err != nil {
+		lock.unlock()
+		return err
 	}
 	sig := syscall.Signal(c.Config.StopSignal)
 	if sig == 0 {
@@ -285,11 +354,32 @@ func (c *Container) waitCleaned() error {
 	return c.rt.Cleanup(c.ID())
 }
 
+// ErrUnsupported is returned for what berth does not do yet.
+var ErrUnsupported = errors.New("not supported yet")
+
+// CheckWaitConditions validates `wait --condition` values as podman 4.3
+// does (its container states), before any container is looked at.
+// healthy and unhealthy need healthchecks, which berth does not run yet:
+// they are refused rather than waited on forever.
+func CheckWaitConditions(conditions []string) error {
+	for _, cond := range conditions {
+		switch cond {
+		case StatusCreated, StatusRunning, StatusStopped, StatusPaused, StatusExited, "removing", "unknown":
+			// podman 4.3 refuses to wait for "stopping"
+		case "healthy", "unhealthy":
+			return fmt.Errorf("wait --condition %s: healthchecks are %w in berth", cond, ErrUnsupported)
+		default:
+			return fmt.Errorf("unknown container state: %s: invalid argument", cond)
+		}
+	}
+	return nil
+}
+
 // Wait blocks until the container is in one of the given statuses (by
-// default exited) and returns its exit code.
+// default: not running nor paused) and returns its exit code.
 func (c *Container) Wait(conditions []string, interval time.Duration) (int32, error) {
-	if len(conditions) == 0 {
-		conditions = []string{StatusExited}
+	if err := CheckWaitConditions(conditions); err != nil {
+		return -1, err
 	}
 	for {
 		lock, err := c.lockFresh()
@@ -297,6 +387,14 @@ func (c *Container) Wait(conditions []string, interval time.Duration) (int32, er
 			return -1, err
 		}
 		lock.unlock()
+		if len(conditions) == 0 {
+			// podman: by default, until the container does not run; one
+			// that never ran (created) does not make anyone wait. A
+			// restart goes from running to running: waited through.
+			if !c.State.active() {
+				return c.State.ExitCode, nil
+			}
+		}
 		for _, want := range conditions {
 			if c.State.Status == want || want == "stopped" && c.State.Status == StatusExited {
 				return c.State.ExitCode, nil
@@ -321,7 +419,7 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	running := c.State.Status == StatusRunning || c.State.Status == StatusPaused
+	running := c.State.active()
 	lock.unlock()
 	if running {
 		if !opts.Force {
@@ -337,8 +435,17 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 	}
 	defer lock.unlock()
 	if err := c.refresh(); err != nil {
+		if running && errors.Is(err, state.ErrNoSuchContainer) {
+			return nil // --rm: its cleanup removed it when it stopped
+		}
 		return err // removed meanwhile by another berth
 	}
+	return r.removeLocked(c)
+}
+
+// removeLocked deletes a container that is not running, under its lock:
+// its storage, then its row.
+func (r *Runtime) removeLocked(c *Container) error {
 	st, err := r.Store()
 	if err != nil {
 		return err
@@ -373,6 +480,7 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 	}
 	logrus.Debugf("remove %s: done", c.ID())
 	r.removeLock(c.ID())
+	r.removeImageOf(c)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/berth-containers/berth/libpod/state"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,6 +54,9 @@ func (c *Container) lockFresh() (*containerLock, error) {
 		lock.unlock()
 		return nil, err
 	}
-	c.reconcile()
+	if c.reconcile() {
+		lock.unlock()
+		return nil, fmt.Errorf("%s: %w", c.ID(), state.ErrNoSuchContainer)
+	}
 	return lock, nil
 }

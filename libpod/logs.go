@@ -91,7 +91,7 @@ func (c *Container) ReadLog(opts LogOptions, fn func(LogLine)) error {
 		if err := c.refresh(); err != nil {
 			return rd.readLines(emit) // removed (--rm): what it wrote last
 		}
-		if c.State.Status != StatusRunning && c.State.Status != StatusPaused && !(c.State.Status == StatusCreated && c.State.MonitorPid != 0) {
+		if !c.State.active() && !(c.State.Status == StatusCreated && c.State.MonitorPid != 0) {
 			return rd.readLines(emit)
 		}
 		time.Sleep(100 * time.Millisecond)

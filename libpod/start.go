@@ -49,7 +49,7 @@ func (c *Container) start(beforeStart func() error) error {
 	}
 	defer lock.unlock()
 	switch c.State.Status {
-	case StatusRunning:
+	case StatusRunning, StatusStopping:
 		return fmt.Errorf("%s: %w", c.Name(), ErrAlreadyRunning)
 	case StatusPaused:
 		return fmt.Errorf("%s is paused: unpause it instead", c.Name())
@@ -57,8 +57,17 @@ func (c *Container) start(beforeStart func() error) error {
 	if c.State.Status == StatusCreated && c.State.MonitorPid != 0 && c.monitorAlive() {
 		return c.startInitialized(beforeStart)
 	}
-	return c.startLocked(beforeStart, false)
+	return c.startLocked(beforeStart, startFirst)
 }
+
+// How startLocked starts the container.
+type startMode int
+
+const (
+	startFirst    startMode = iota // berth start/run: created, then started
+	startDeferred                  // berth init: created, started on request
+	startRestart                   // the restart policy, from cleanup
+)
 
 // ErrInitialized is returned by Init for a container already created in
 // the runtime.
@@ -78,7 +87,7 @@ func (c *Container) Init() error {
 	if c.State.Status == StatusRunning || c.State.Status == StatusPaused {
 		return fmt.Errorf("%s: %w", c.Name(), ErrAlreadyRunning)
 	}
-	return c.startLocked(nil, true)
+	return c.startLocked(nil, startDeferred)
 }
 
 // startInitialized starts a container made by Init: its monitor waits for
@@ -116,7 +125,8 @@ func (c *Container) startInitialized(beforeStart func() error) error {
 	return c.save()
 }
 
-func (c *Container) startLocked(beforeStart func() error, deferred bool) error {
+func (c *Container) startLocked(beforeStart func() error, mode startMode) error {
+	deferred := mode == startDeferred
 	st, err := c.rt.Store()
 	if err != nil {
 		return err
@@ -172,6 +182,12 @@ func (c *Container) startLocked(beforeStart func() error, deferred bool) error {
 		return fail(err)
 	}
 	mcfg.Deferred = deferred
+	if mode == startFirst {
+		if err := CheckPreserveFDs(c.Config.PreserveFDs); err != nil {
+			return fail(err)
+		}
+		mcfg.PreserveFDs = c.Config.PreserveFDs
+	}
 	if rt, _, err := c.rt.OCIRuntime(); err == nil && rt.Exists(c.ID()) {
 		// left over by a monitor that died before deleting it
 		_ = rt.Delete(c.ID(), true)
@@ -186,9 +202,17 @@ func (c *Container) startLocked(beforeStart func() error, deferred bool) error {
 		_, _ = proc.Wait()
 		return fail(startError(msg.Error))
 	}
+	prev := c.State
 	c.State = ContainerState{
 		Status: StatusCreated, Pid: msg.Pid, MonitorPid: proc.Pid, MonitorStart: processStart(proc.Pid),
-		Mountpoint: rootfs, RestartCount: c.State.RestartCount, Network: c.State.Network,
+		Mountpoint: rootfs, RestartCount: prev.RestartCount, Network: prev.Network,
+	}
+	if mode == startRestart {
+		// To an observer a restart goes from running to running: the
+		// previous run's exit is kept, and the container is never shown
+		// exited (nor created) in between.
+		c.State.Status = StatusRunning
+		c.State.ExitCode, c.State.FinishedAt, c.State.StartedAt = prev.ExitCode, prev.FinishedAt, time.Now()
 	}
 	if err := c.save(); err != nil {
 		sock.Close()
@@ -222,9 +246,48 @@ func (c *Container) startLocked(beforeStart func() error, deferred bool) error {
 	}
 	_ = proc.Release()
 	c.State.Status = StatusRunning
-	c.State.StartedAt = time.Now()
+	if mode != startRestart {
+		c.State.StartedAt = time.Now()
+	}
 	c.State.Error = ""
 	return c.save()
+}
+
+// maxInheritedFD bounds the fds NoteInheritedFDs looks at.
+const maxInheritedFD = 256
+
+// inheritedFDs[fd] tells whether berth was started with fd open; nil
+// when NoteInheritedFDs was not called (then fds are checked as they are).
+var inheritedFDs []bool
+
+// NoteInheritedFDs records which fds above stderr the process was started
+// with. Call it first thing in main: --preserve-fds must pass on only
+// those, never a file berth itself opened meanwhile. A fd that survived
+// exec has no FD_CLOEXEC, while everything Go opens (its runtime keeps
+// cgroup files open from before main) has it.
+func NoteInheritedFDs() {
+	inheritedFDs = make([]bool, maxInheritedFD)
+	for fd := 3; fd < maxInheritedFD; fd++ {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		inheritedFDs[fd] = err == nil && flags&unix.FD_CLOEXEC == 0
+	}
+}
+
+// CheckPreserveFDs makes sure fds 3..3+n-1 were given to berth, as podman does.
+func CheckPreserveFDs(n uint) error {
+	for fd := 3; fd < 3+int(n); fd++ {
+		inherited := false
+		if inheritedFDs != nil {
+			inherited = fd < maxInheritedFD && inheritedFDs[fd]
+		} else {
+			flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+			inherited = err == nil && flags&unix.FD_CLOEXEC == 0
+		}
+		if !inherited {
+			return fmt.Errorf("file descriptor %d is not available - the preserve-fds option requires that all file descriptors must be passed", fd)
+		}
+	}
+	return nil
 }
 
 // startError maps the runtime's message to podman's exit codes.
@@ -257,7 +320,7 @@ func (c *Container) monitorConfig(runDir string) (*monitor.Config, error) {
 		LogMaxFiles: c.Config.LogMaxFiles, AttachPath: filepath.Join(runDir, "attach"),
 		ExitFile:    filepath.Join(runDir, "exit"),
 		ExitCommand: append(append([]string{exe}, c.rt.globalArgs()...), "container", "cleanup", c.ID()),
-		Timeout:     c.Config.Timeout,
+		Timeout:     c.Config.Timeout, MonitorPidFile: c.Config.MonitorPidFile,
 	}
 	if c.Config.Network == "pasta" {
 		if err := c.pastaCommand(cfg, runDir); err != nil {
@@ -408,7 +471,12 @@ func (r *Runtime) spawnMonitor(cfg *monitor.Config, runDir string) (*os.Process,
 	if cfg.LogDriver == "passthrough" {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	}
-	cmd.ExtraFiles = []*os.File{theirs}
+	// fds 3..3+N-1 go on to the container (--preserve-fds), the sync
+	// socket follows them.
+	for fd := 3; fd < 3+int(cfg.PreserveFDs); fd++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", fd)))
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

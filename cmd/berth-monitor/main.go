@@ -26,7 +26,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "berth-monitor: parsing config:", err)
 		os.Exit(1)
 	}
-	// fd 3 is the sync pipe to the berth process that started us.
-	sync := os.NewFile(3, "sync")
+	// fd 3 is the sync pipe to the berth process that started us, after
+	// the fds it passes on to the container (--preserve-fds).
+	sync := os.NewFile(uintptr(3+cfg.PreserveFDs), "sync")
 	os.Exit(monitor.Run(&cfg, sync))
 }

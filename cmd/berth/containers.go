@@ -57,7 +57,7 @@ func newContainerPruneCommand() *cobra.Command {
 				return err
 			}
 			for _, c := range cs {
-				if c.State.Status == libpod.StatusRunning || c.State.Status == libpod.StatusPaused {
+				if c.State.Status == libpod.StatusRunning || c.State.Status == libpod.StatusPaused || c.State.Status == libpod.StatusStopping {
 					continue
 				}
 				if err := r.RemoveContainer(c, libpod.RemoveOptions{}); err != nil {
@@ -151,7 +151,9 @@ func newStartCommand() *cobra.Command {
 				if errors.Is(err, libpod.ErrAlreadyRunning) {
 					return nil
 				}
-				return startFailure(err)
+				// podman: start exits 125 even where run exits 126/127
+				// (130-kill.bats "podman wait - exit codes")
+				return err
 			}, func(name string, c *libpod.Container) { fmt.Println(name) })
 		},
 	}
@@ -311,12 +313,8 @@ func newWaitCommand() *cobra.Command {
 					return fmt.Errorf("invalid --interval %q", interval)
 				}
 			}
-			for _, cond := range conditions {
-				switch cond {
-				case "created", "exited", "paused", "running", "stopped", "healthy", "unhealthy":
-				default:
-					return fmt.Errorf("invalid --condition %q", cond)
-				}
+			if err := libpod.CheckWaitConditions(conditions); err != nil {
+				return err
 			}
 			return forEachContainer(args, false, func(c *libpod.Container) error {
 				code, err := c.Wait(conditions, d)

@@ -44,6 +44,10 @@ type createFlags struct {
 	pidsLimit                                                               int64
 	cpuShares                                                               uint64
 	oomScoreAdj                                                             int
+	// lifecycle flags: the monitor's pid file, fds passed on, --rmi (run)
+	conmonPidfile string
+	preserveFDs   uint
+	rmi           bool
 }
 
 func (f *createFlags) add(cmd *cobra.Command) {
@@ -111,6 +115,26 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.sysctls, "sysctl", nil, "sysctl options")
 	fl.StringVar(&f.umask, "umask", "", "set umask in container (default 0022)")
 	fl.IntVar(&f.oomScoreAdj, "oom-score-adj", 0, "tune the host's OOM preferences (-1000 to 1000)")
+	// lifecycle flags
+	fl.StringVar(&f.conmonPidfile, "conmon-pidfile", "", "path to the file that will receive the PID of the container's monitor (berth's conmon)")
+	fl.UintVar(&f.preserveFDs, "preserve-fds", 0, "pass a number of additional file descriptors into the container")
+}
+
+// lifecycleConfig maps --conmon-pidfile, --preserve-fds and --rmi.
+func lifecycleConfig(f *createFlags, cfg *libpod.ContainerConfig) error {
+	if f.conmonPidfile != "" {
+		p, err := filepath.Abs(f.conmonPidfile)
+		if err != nil {
+			return fmt.Errorf("--conmon-pidfile %s: %w", f.conmonPidfile, err)
+		}
+		cfg.MonitorPidFile = p
+	}
+	if err := libpod.CheckPreserveFDs(f.preserveFDs); err != nil {
+		return err
+	}
+	cfg.PreserveFDs = f.preserveFDs
+	cfg.RemoveImage = f.rmi // run sets --rm with it
+	return nil
 }
 
 var containerNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -130,6 +154,9 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		DNSServers: f.dns, DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, CreateCommand: os.Args,
 	}
 	var err error
+	if err := lifecycleConfig(f, cfg); err != nil {
+		return nil, err
+	}
 
 	if f.name != "" && !containerNameRE.MatchString(f.name) {
 		return nil, fmt.Errorf("invalid container name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", f.name)

@@ -30,6 +30,8 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
+	// before anything opens a file: which fds berth was given (--preserve-fds)
+	libpod.NoteInheritedFDs()
 	// storage re-executes berth for chrooted untar and similar helpers
 	// ("storage-untar", ...). Such a helper must not outlive a berth that
 	// was killed: it would keep writing into a temporary directory that the

@@ -30,6 +30,7 @@ const noStorage = "berth.noStorage"
 const noRuntimeDir = "berth.noRuntimeDir"
 
 func newRootCommand() *cobra.Command {
+	var noOut bool
 	root := &cobra.Command{
 		Use:           "berth",
 		Short:         "Manage pods, containers and images, without a daemon",
@@ -37,6 +38,15 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 		Version:       version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if noOut {
+				// podman's --noout: everything the command would print on
+				// stdout goes to /dev/null (errors still reach stderr).
+				null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+				if err != nil {
+					return err
+				}
+				os.Stdout = null
+			}
 			return setup(cmd)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,6 +73,7 @@ func newRootCommand() *cobra.Command {
 	_ = pf.MarkHidden("config")
 	pf.StringVar(&globalOpts.RegistriesConf, "registries-conf", "", "path to the registries.conf file")
 	_ = pf.MarkHidden("registries-conf")
+	pf.BoolVar(&noOut, "noout", false, "do not output to stdout")
 
 	root.AddCommand(
 		newVersionCommand(),

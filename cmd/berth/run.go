@@ -82,6 +82,9 @@ func newRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if f.rmi {
+				f.rm = true // --rmi implies --rm: the image can only go with the container
+			}
 			c, err := createContainer(cmd, &f, args)
 			if err != nil {
 				return err
@@ -103,6 +106,7 @@ func newRunCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&f.detach, "detach", "d", false, "run container in background and print container ID")
 	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "proxy received signals to the process")
 	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "override the key sequence for detaching a container")
+	cmd.Flags().BoolVar(&f.rmi, "rmi", false, "remove the container's image after it exits, unless used by other containers (implies --rm)")
 	return cmd
 }
 
@@ -179,22 +183,28 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 		}()
 	}
 	code, err := session.Run(streams)
-	session.Close()
 	if errors.Is(err, libpod.ErrDetached) {
+		session.Close()
 		return nil
 	}
 	if err != nil {
+		session.Close()
 		// The monitor went away without reporting: the state tells.
-		code, err = c.Wait(nil, 50*time.Millisecond)
+		code, err = c.Wait([]string{libpod.StatusExited}, 50*time.Millisecond)
 		if err != nil {
 			return err
 		}
 	}
 	// Clean up here rather than wait for the monitor's cleanup process, so
 	// the state is final (and --rm done) when we return, as with podman.
+	// The session stays open until then: should this process die before
+	// it reports the cleanup done, the monitor does it.
 	if err := runtime().Cleanup(c.ID()); err != nil && !errors.Is(err, state.ErrNoSuchContainer) {
+		session.Close()
 		return err
 	}
+	_ = session.CleanupDone()
+	session.Close()
 	// The monitor removes the runtime's record meanwhile; rootful, that
 	// includes the container's cgroup, which must be gone when we return.
 	if !rootless.IsRootless() {

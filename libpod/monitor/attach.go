@@ -72,12 +72,16 @@ type hub struct {
 type client struct {
 	conn net.Conn
 	out  chan []byte // frames, already encoded
+	// owner: the client said it runs cleanup (FrameOwnCleanup); done: it
+	// said it finished (FrameCleanupDone). Both under hub.mu.
+	owner, done bool
+	ended       chan struct{} // closed when the monitor stops serving it
 }
 
 func newHub() *hub { return &hub{clients: map[*client]bool{}} }
 
 func (h *hub) add(conn net.Conn) *client {
-	c := &client{conn: conn, out: make(chan []byte, 256)}
+	c := &client{conn: conn, out: make(chan []byte, 256), ended: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -143,16 +147,23 @@ func (h *hub) sendTo(c *client, typ byte, payload []byte) {
 	}
 }
 
-// finish sends the exit frame and closes every client.
-func (h *hub) finish(code int32) {
+// finish sends the exit frame and closes every client but those that own
+// cleanup: it returns them, still connected, for the monitor to wait on.
+func (h *hub) finish(code int32) []*client {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], uint32(code))
 	h.send(FrameExit, b[:])
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.closed = true
+	var owners []*client
 	for c := range h.clients {
+		if c.owner {
+			owners = append(owners, c)
+			continue
+		}
+		delete(h.clients, c)
 		close(c.out)
 	}
-	h.clients = map[*client]bool{}
-	h.mu.Unlock()
+	return owners
 }

@@ -39,6 +39,12 @@ type Config struct {
 	// Timeout (--timeout): SIGKILL the container after that many seconds
 	// of running, as conmon does; 0 for no limit.
 	Timeout uint `json:"timeout,omitempty"`
+	// MonitorPidFile (--conmon-pidfile): the monitor writes its own pid there.
+	MonitorPidFile string `json:"monitorPidFile,omitempty"`
+	// PreserveFDs (--preserve-fds): fds 3..3+N-1 of the monitor go to the
+	// container (the runtime's --preserve-fds); the sync socket is then
+	// fd 3+N instead of 3.
+	PreserveFDs uint `json:"preserveFds,omitempty"`
 }
 
 // PortForward is one published port: host address and port to container port.
@@ -68,6 +74,11 @@ const (
 	// container; answered with FrameStartResult (error text, empty if ok).
 	FrameStart       byte = 8
 	FrameStartResult byte = 9
+	// FrameCleanupDone: client -> monitor: the client that owns cleanup
+	// (FrameOwnCleanup) has finished it. An owner that disconnects after
+	// the exit without sending it died before cleaning up: the monitor
+	// then runs its exit command itself.
+	FrameCleanupDone byte = 10
 	FrameStdinEOF         = FrameCloseIn
 )
 

@@ -57,15 +57,36 @@ func Run(cfg *Config, sync *os.File) int {
 		sync.Close()
 	}
 	var timeout *time.Timer
+	var timedOut atomicBool
 	if cfg.Timeout > 0 {
-		timeout = time.AfterFunc(time.Duration(cfg.Timeout)*time.Second, func() { _ = unix.Kill(pid, unix.SIGKILL) })
+		timeout = time.AfterFunc(time.Duration(cfg.Timeout)*time.Second, func() {
+			timedOut.set()
+			_ = unix.Kill(pid, unix.SIGKILL)
+		})
 	}
 	code := m.wait(pid)
 	if timeout != nil {
 		timeout.Stop()
 	}
+	if timedOut.get() && code == 128+int32(unix.SIGKILL) {
+		// conmon records -1 for a container its --timeout killed (podman
+		// then exits 255).
+		code = -1
+	}
 	m.finish(code)
 	return 0
+}
+
+type atomicBool struct {
+	mu sync.Mutex
+	v  bool
+}
+
+func (b *atomicBool) set() { b.mu.Lock(); b.v = true; b.mu.Unlock() }
+func (b *atomicBool) get() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.v
 }
 
 func reply(sync *os.File, msg SyncMessage) {
@@ -146,8 +167,6 @@ type monitor struct {
 	pty      *os.File
 	closers  []io.Closer
 	network  *exec.Cmd
-	// cleanupOwners counts attached clients that run cleanup themselves.
-	cleanupOwners int
 	// startRequests carries FrameStart requests of deferred containers;
 	// the requester receives the error text ("" for success).
 	startRequests chan chan string
@@ -171,9 +190,23 @@ func (m *monitor) create() (int, error) {
 	if err := m.listen(); err != nil {
 		return 0, err
 	}
+	if cfg.MonitorPidFile != "" {
+		if err := os.WriteFile(cfg.MonitorPidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			return 0, fmt.Errorf("writing the monitor's pid file: %w", err)
+		}
+	}
 	args := []string{"--root", cfg.RuntimeRoot, "--log", filepath.Join(cfg.Bundle, "runtime.log"), "--log-format", "json",
 		"create", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile}
 	cmd := exec.Command(cfg.Runtime)
+	if cfg.PreserveFDs > 0 {
+		// fds 3..3+N-1, passed on by berth, become the container's.
+		args = append(args, "--preserve-fds", strconv.FormatUint(uint64(cfg.PreserveFDs), 10))
+		for fd := 3; fd < 3+int(cfg.PreserveFDs); fd++ {
+			f := os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", fd))
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+			defer f.Close()
+		}
+	}
 	var console *consoleSocket
 	if cfg.Terminal {
 		var err error
@@ -378,14 +411,9 @@ func (m *monitor) listen() error {
 }
 
 func (m *monitor) serveClient(c *client) {
-	owns := false
 	defer func() {
-		if owns {
-			m.hub.mu.Lock()
-			m.cleanupOwners--
-			m.hub.mu.Unlock()
-		}
 		m.hub.remove(c)
+		close(c.ended)
 	}()
 	for {
 		typ, payload, err := ReadFrame(c.conn)
@@ -415,12 +443,14 @@ func (m *monitor) serveClient(c *client) {
 				m.hub.sendTo(c, FrameStartResult, []byte("the container is not waiting to be started"))
 			}
 		case FrameOwnCleanup:
-			if !owns {
-				owns = true
-				m.hub.mu.Lock()
-				m.cleanupOwners++
-				m.hub.mu.Unlock()
-			}
+			m.hub.mu.Lock()
+			c.owner = true
+			m.hub.mu.Unlock()
+		case FrameCleanupDone:
+			m.hub.mu.Lock()
+			c.done = true
+			m.hub.mu.Unlock()
+			return
 		case FrameResize:
 			if m.pty != nil && len(payload) == 4 {
 				ws := &unix.Winsize{Row: binary.BigEndian.Uint16(payload), Col: binary.BigEndian.Uint16(payload[2:])}
@@ -516,6 +546,38 @@ func (m *monitor) wait(pid int) int32 {
 	}
 }
 
+// ownerWait bounds how long the monitor waits for a client that owns
+// cleanup (a foreground run) to do it; past it, it cleans up itself
+// (cleanup is idempotent).
+const ownerWait = 5 * time.Minute
+
+// ownersCleanedUp waits until each client that took over cleanup has
+// either reported it done or gone away, and reports whether all of them
+// did it. A client killed before it finished (kill -9 of `berth run
+// --rm`) leaves the cleanup, with --rm and the restart policy, to the
+// monitor: ownership is never lost with its owner.
+func (m *monitor) ownersCleanedUp(owners []*client) bool {
+	if len(owners) == 0 {
+		return false
+	}
+	deadline := time.After(ownerWait)
+	for _, c := range owners {
+		select {
+		case <-c.ended:
+		case <-deadline:
+			return false
+		}
+	}
+	m.hub.mu.Lock()
+	defer m.hub.mu.Unlock()
+	for _, c := range owners {
+		if !c.done {
+			return false
+		}
+	}
+	return true
+}
+
 // finish drains output, records the exit code, tells attached clients and
 // runs the exit command.
 func (m *monitor) finish(code int32) {
@@ -548,10 +610,7 @@ func (m *monitor) finish(code int32) {
 	if m.log != nil {
 		m.log.close()
 	}
-	m.hub.mu.Lock()
-	delegated := m.cleanupOwners > 0
-	m.hub.mu.Unlock()
-	m.hub.finish(code)
+	owners := m.hub.finish(code)
 	if m.listener != nil {
 		m.listener.Close()
 	}
@@ -559,9 +618,7 @@ func (m *monitor) finish(code int32) {
 	// with the attached berth's cleanup; berth deletes it itself only when
 	// the monitor is gone.
 	_ = exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "delete", "--force", m.cfg.ID).Run()
-	// A client that said it cleans up got the exit frame; should it die
-	// before doing so, the next berth command reconciles from the exit file.
-	if len(m.cfg.ExitCommand) > 0 && !delegated {
+	if len(m.cfg.ExitCommand) > 0 && !m.ownersCleanedUp(owners) {
 		cmd := exec.Command(m.cfg.ExitCommand[0], m.cfg.ExitCommand[1:]...)
 		if out, err := os.OpenFile(filepath.Join(m.cfg.Bundle, "cleanup.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
 			cmd.Stdout, cmd.Stderr = out, out
