@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"time"
 
 	"github.com/berth-containers/berth/libpod/network"
@@ -19,7 +20,7 @@ const (
 	// StatusStopping: `stop` sent the stop signal and waits for the exit
 	// (podman's "stopping"); the container still runs.
 	StatusStopping = "stopping"
-	StatusExited  = "exited"
+	StatusExited   = "exited"
 )
 
 // PortMapping is one published port.
@@ -107,6 +108,16 @@ type Container struct {
 	Config ContainerConfig
 	State  ContainerState
 	rt     *Runtime
+	// consoleSize is the terminal size the next start gives a -t
+	// container's console from its first instant (not stored).
+	consoleSize *specs.Box
+}
+
+// SetConsoleSize sets the size of the console the next start creates for a
+// container with a terminal, so that its process never sees 0x0 (a resize
+// after start comes too late for a command such as `stty size`).
+func (c *Container) SetConsoleSize(rows, cols uint16) {
+	c.consoleSize = &specs.Box{Height: uint(rows), Width: uint(cols)}
 }
 
 func (r *Runtime) containerFromRow(row *state.ContainerRow) (*Container, error) {

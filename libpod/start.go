@@ -170,6 +170,9 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 	if err != nil {
 		return fail(err)
 	}
+	if c.consoleSize != nil && spec.Process != nil && spec.Process.Terminal {
+		spec.Process.ConsoleSize = c.consoleSize
+	}
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
 		return fail(err)

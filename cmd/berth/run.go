@@ -134,6 +134,11 @@ func startFailure(err error) error {
 // runAttached starts the container attached to this terminal and returns
 // its exit code as the command's.
 func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []byte) error {
+	if tty {
+		if w, h, err := term.GetSize(int(os.Stdin.Fd())); err == nil {
+			c.SetConsoleSize(uint16(h), uint16(w))
+		}
+	}
 	var session *libpod.AttachSession
 	err := c.Start(func() error {
 		var err error
