@@ -407,7 +407,7 @@ func pullBase(ctx context.Context, ir *image.Runtime, name, policy string, opts 
 		} else if !errors.Is(err, image.ErrNotFound) {
 			return nil, err
 		} else if policy == parse.PullNever {
-			return nil, fmt.Errorf("%s: image not known (--pull=never)", name)
+			return nil, fmt.Errorf("%s: %w", name, image.ErrNotFound)
 		}
 	}
 	return ir.Pull(ctx, name, opts)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod"
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
 
@@ -95,14 +96,16 @@ func inspectContainer(c *libpod.Container) containerInspect {
 		HostConfig: inspectHostConfig{
 			NetworkMode: cfg.Network, AutoRemove: cfg.AutoRemove,
 			RestartPolicy: map[string]any{"Name": cfg.RestartPolicy, "MaximumRetryCount": cfg.RestartMax},
-			LogConfig:     map[string]any{"Type": cfg.LogDriver, "Path": cfg.LogPath},
+			LogConfig:     map[string]any{"Type": cfg.LogDriver, "Config": nil, "Path": cfg.LogPath, "Tag": cfg.LogTag, "Size": units.HumanSize(float64(cfg.LogMaxSize))},
 			Dns:           cfg.DNSServers, DnsSearch: cfg.DNSSearch, DnsOptions: cfg.DNSOptions, ExtraHosts: cfg.AddHosts,
 		},
 	}
 	if len(cfg.Command) > 0 {
 		ci.Path, ci.Args = cfg.Command[0], cfg.Command[1:]
 	}
-	if _, name, err := runtime().OCIRuntime(); err == nil {
+	if cfg.OCIRuntime != "" {
+		ci.OCIRuntime = cfg.OCIRuntime // the runtime it was created with, as given
+	} else if _, name, err := runtime().OCIRuntime(); err == nil {
 		ci.OCIRuntime = name.Name
 	}
 	if st, err := runtime().Store(); err == nil {

@@ -43,6 +43,7 @@ type createFlags struct {
 	pidsLimit                                                               int64
 	cpuShares                                                               uint64
 	oomScoreAdj                                                             int
+	kernelMemory                                                            string
 }
 
 func (f *createFlags) add(cmd *cobra.Command) {
@@ -62,7 +63,7 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "signal to stop a container (default SIGTERM)")
 	fl.UintVar(&f.stopTimeout, "stop-timeout", 10, "timeout (in seconds) that containers stopped by user command have to exit; then they are killed")
 	fl.UintVar(&f.timeout, "timeout", 0, "maximum length of time a container is allowed to run; then it is killed")
-	fl.StringVar(&f.logDriver, "log-driver", "k8s-file", "logging driver for the container (k8s-file, none, passthrough)")
+	fl.StringVar(&f.logDriver, "log-driver", "k8s-file", "logging driver for the container (k8s-file, json-file, none, passthrough)")
 	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "logging driver options (max-size=, max-file=, path=)")
 	fl.StringVar(&f.pull, "pull", "missing", "pull image policy (always, missing, never, newer)")
 	fl.StringVar(&f.cidFile, "cidfile", "", "write the container ID to the file")
@@ -109,6 +110,8 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.sysctls, "sysctl", nil, "sysctl options")
 	fl.StringVar(&f.umask, "umask", "", "set umask in container (default 0022)")
 	fl.IntVar(&f.oomScoreAdj, "oom-score-adj", 0, "tune the host's OOM preferences (-1000 to 1000)")
+	fl.StringVar(&f.kernelMemory, "kernel-memory", "", "no longer supported: accepted, with a warning, and ignored (as podman)")
+	_ = fl.MarkHidden("kernel-memory")
 }
 
 var containerNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -138,18 +141,14 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	}
 
 	// logging, restart, stop
-	switch f.logDriver {
-	case "k8s-file", "none", "passthrough":
-	case "journald":
-		return nil, errors.New("--log-driver journald is not supported yet: use k8s-file, none or passthrough")
-	default:
-		return nil, fmt.Errorf("invalid --log-driver %q: use k8s-file, none or passthrough", f.logDriver)
+	if err := libpod.CheckLogDriver(f.logDriver); err != nil {
+		return nil, err
 	}
 	lo, err := parse.LogOpts(f.logOpts)
 	if err != nil {
 		return nil, err
 	}
-	cfg.LogPath, cfg.LogMaxSize = lo.Path, lo.MaxSize
+	cfg.LogPath, cfg.LogMaxSize, cfg.LogTag = lo.Path, lo.MaxSize, lo.Tag
 	if cfg.LogPath != "" && !filepath.IsAbs(cfg.LogPath) {
 		return nil, fmt.Errorf("invalid --log-opt path=%s: the path must be absolute", cfg.LogPath)
 	}
@@ -282,7 +281,7 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		if o.Memory > 0 && o.Memory < 6*1024*1024 {
 			return nil, fmt.Errorf("invalid --memory %q: the minimum memory limit allowed is 6MB", f.memory)
 		}
-		limits = limits || o.Memory != 0
+		limits = true // even 0: podman warns for any limit given
 	}
 	if f.memorySwap != "" {
 		if o.MemorySwap, err = parse.MemorySwap(f.memorySwap); err != nil {
@@ -294,13 +293,13 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		if o.Memory == 0 && o.MemorySwap != 0 {
 			return nil, errors.New("--memory-swap needs --memory")
 		}
-		limits = limits || o.MemorySwap != 0
+		limits = true
 	}
 	if f.cpus != "" {
 		if o.CPUQuota, o.CPUPeriod, err = parse.CPUs(f.cpus); err != nil {
 			return nil, err
 		}
-		limits = limits || o.CPUQuota != 0
+		limits = true
 	}
 	if changed("cpu-shares") {
 		o.CPUShares = f.cpuShares
@@ -320,8 +319,11 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		if libpod.CgroupsV2() {
 			msg = "Resource limits are not supported yet for rootless containers and are ignored"
 		}
-		fmt.Fprintf(os.Stderr, "WARN[0000] %s\n", msg)
+		fmt.Fprintln(os.Stderr, msg) // podman prints these warnings bare
 		o.Memory, o.MemorySwap, o.CPUQuota, o.CPUPeriod, o.CPUShares, o.PidsLimit = 0, 0, 0, 0, 0, nil
+	}
+	if changed("kernel-memory") {
+		fmt.Fprintln(os.Stderr, "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop.")
 	}
 	if f.shmSize != "" {
 		if o.ShmSize, err = parse.Size("--shm-size", f.shmSize); err != nil {
@@ -502,7 +504,7 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 			}
 		}
 	} else if len(published) > 0 || f.publishAll {
-		fmt.Fprintln(os.Stderr, "WARN[0000] Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use")
+		fmt.Fprintln(os.Stderr, "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use")
 	}
 
 	// One generation against an empty root filesystem checks what the

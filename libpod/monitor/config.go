@@ -39,6 +39,8 @@ type Config struct {
 	// Timeout (--timeout): SIGKILL the container after that many seconds
 	// of running, as conmon does; 0 for no limit.
 	Timeout uint `json:"timeout,omitempty"`
+	// RuntimeFlags go before --root in every runtime command (--runtime-flag).
+	RuntimeFlags []string `json:"runtimeFlags,omitempty"`
 }
 
 // PortForward is one published port: host address and port to container port.
@@ -77,4 +79,10 @@ type SyncMessage struct {
 	Pid     int    `json:"pid,omitempty"`
 	Started bool   `json:"started,omitempty"`
 	Error   string `json:"error,omitempty"`
+}
+
+// runtimeArgs are a runtime command's arguments: the global flags, --root,
+// then rest.
+func (c *Config) runtimeArgs(rest ...string) []string {
+	return append(append(append([]string{}, c.RuntimeFlags...), "--root", c.RuntimeRoot), rest...)
 }

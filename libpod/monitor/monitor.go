@@ -78,7 +78,7 @@ func reply(sync *os.File, msg SyncMessage) {
 
 // start runs `runtime start`.
 func (m *monitor) start() error {
-	cmd := exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "--log", filepath.Join(m.cfg.Bundle, "runtime.log"), "--log-format", "json", "start", m.cfg.ID)
+	cmd := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("--log", filepath.Join(m.cfg.Bundle, "runtime.log"), "--log-format", "json", "start", m.cfg.ID)...)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s start failed: %s", filepath.Base(m.cfg.Runtime), runtimeError(filepath.Join(m.cfg.Bundle, "runtime.log"), err))
 	}
@@ -129,7 +129,7 @@ func processAlive(pid int) bool {
 
 // abort deletes a container that will never be started.
 func (m *monitor) abort(pid int) {
-	_ = exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "delete", "--force", m.cfg.ID).Run()
+	_ = exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("delete", "--force", m.cfg.ID)...).Run()
 	code := m.wait(pid)
 	m.finish(code)
 }
@@ -171,8 +171,8 @@ func (m *monitor) create() (int, error) {
 	if err := m.listen(); err != nil {
 		return 0, err
 	}
-	args := []string{"--root", cfg.RuntimeRoot, "--log", filepath.Join(cfg.Bundle, "runtime.log"), "--log-format", "json",
-		"create", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile}
+	args := cfg.runtimeArgs("--log", filepath.Join(cfg.Bundle, "runtime.log"), "--log-format", "json",
+		"create", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile)
 	cmd := exec.Command(cfg.Runtime)
 	var console *consoleSocket
 	if cfg.Terminal {
@@ -558,7 +558,7 @@ func (m *monitor) finish(code int32) {
 	// The runtime's record of the exited container goes now, in parallel
 	// with the attached berth's cleanup; berth deletes it itself only when
 	// the monitor is gone.
-	_ = exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "delete", "--force", m.cfg.ID).Run()
+	_ = exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("delete", "--force", m.cfg.ID)...).Run()
 	// A client that said it cleans up got the exit frame; should it die
 	// before doing so, the next berth command reconciles from the exit file.
 	if len(m.cfg.ExitCommand) > 0 && !delegated {
