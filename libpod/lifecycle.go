@@ -328,6 +328,9 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 			return fmt.Errorf("cannot remove container %s as it is running - running or paused containers cannot be removed without force: %w", c.ID(), ErrRunning)
 		}
 		if err := c.Stop(opts.StopTimeout); err != nil {
+			if c.Config.AutoRemove && errors.Is(err, state.ErrNoSuchContainer) {
+				return nil // its --rm cleanup removed it once stopped
+			}
 			return err
 		}
 	}
@@ -337,6 +340,9 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 	}
 	defer lock.unlock()
 	if err := c.refresh(); err != nil {
+		if running && c.Config.AutoRemove && errors.Is(err, state.ErrNoSuchContainer) {
+			return nil // stopped here, then removed by its --rm cleanup: done
+		}
 		return err // removed meanwhile by another berth
 	}
 	st, err := r.Store()
