@@ -15,6 +15,7 @@ import (
 	"github.com/berth-containers/berth/pkg/config"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/oci"
+	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
 	"go.podman.io/storage"
 	"go.podman.io/storage/types"
@@ -29,6 +30,7 @@ type Runtime struct {
 	oci       *oci.Runtime
 	ociChoice oci.Choice
 	ociByName map[string]*oci.Runtime // runtimes of containers created with another one
+	ctrsConf  *config.ContainersConf
 	// DriverReason says why the storage driver in use was chosen.
 	DriverReason string
 	images       *image.Runtime
@@ -150,6 +152,34 @@ func (c *Container) ociRuntime() (*oci.Runtime, error) {
 	}
 	c.rt.ociByName[want] = rt
 	return rt, nil
+}
+
+// ContainersConf reads containers.conf on first use.
+func (r *Runtime) ContainersConf() (*config.ContainersConf, error) {
+	if r.ctrsConf == nil {
+		c, err := config.LoadContainersConf(rootless.IsRootless())
+		if err != nil {
+			return nil, err
+		}
+		r.ctrsConf = c
+	}
+	return r.ctrsConf, nil
+}
+
+// DefaultEnv is the environment containers.conf adds to every new
+// container ([containers] env), over the built-in PATH, TERM and
+// container=podman and under the image's: "NAME" alone takes the host's
+// value, as with -e.
+func (r *Runtime) DefaultEnv() ([]string, error) {
+	c, err := r.ContainersConf()
+	if err != nil {
+		return nil, err
+	}
+	env, err := parse.Env(c.Containers.Env, os.Environ())
+	if err != nil {
+		return nil, fmt.Errorf("containers.conf [containers] env: %w", err)
+	}
+	return env, nil
 }
 
 // New prepares a Runtime without opening anything.

@@ -482,7 +482,10 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	cfg.StopSignal = int(sig)
 
 	// environment
-	if o.Env, err = environment(f, o.Image); err != nil {
+	if o.DefaultEnv, err = runtime().DefaultEnv(); err != nil {
+		return nil, err
+	}
+	if o.Env, err = environment(f, o.Image, o.DefaultEnv); err != nil {
 		return nil, err
 	}
 
@@ -544,10 +547,10 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 // environment is the user's environment, applied over the image's:
 // --env-merge (expanded against the image's environment), then
 // --env-host, --env-file and -e, each overriding the ones before.
-func environment(f *createFlags, img *ociv1.ImageConfig) ([]string, error) {
+func environment(f *createFlags, img *ociv1.ImageConfig, defaultEnv []string) ([]string, error) {
 	var env []string
 	if len(f.envMerge) > 0 {
-		base := parse.MergeEnv([]string{"PATH=" + specgen.DefaultPath, "TERM=xterm", "container=podman"}, img.Env)
+		base := parse.MergeEnv(parse.MergeEnv([]string{"PATH=" + specgen.DefaultPath, "TERM=xterm", "container=podman"}, defaultEnv), img.Env)
 		merged, err := parse.EnvMerge(f.envMerge, base)
 		if err != nil {
 			return nil, err
