@@ -183,18 +183,18 @@ func TestRunContainersConfEnv(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *Env) {
 		img := containerEnv(t, e)
 		// podman's defaults without containers.conf
-		env := runOut(e, img, "printenv")
+		env := runOut(e, img, "env")
 		for _, want := range []string{"TERM=xterm", "container=podman", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"} {
 			wantContains(t, "default environment", env, want)
 		}
 		// [containers] env is added to them, under -e
 		conf := e.WriteFile("containers.conf", "[containers]\nenv = [\"FROM_CONF=yes\", \"TERM=dumb\"]\n")
 		e.SetEnv("CONTAINERS_CONF", conf)
-		env = runOut(e, img, "printenv")
+		env = runOut(e, img, "env")
 		for _, want := range []string{"FROM_CONF=yes", "TERM=dumb", "container=podman"} {
 			wantContains(t, "containers.conf env", env, want)
 		}
-		wantOut(t, "-e over containers.conf", runOut(e, "-e", "FROM_CONF=cli", img, "printenv", "FROM_CONF"), "cli")
+		wantOut(t, "-e over containers.conf", runOut(e, "-e", "FROM_CONF=cli", img, "sh", "-c", "echo $FROM_CONF"), "cli")
 		// a broken file is an error, not ignored
 		e.WriteFile("containers.conf", "[containers\n")
 		r := e.BerthFail(125, "run", "--rm", img, "true")
