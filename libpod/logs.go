@@ -48,7 +48,7 @@ func CheckLogDriver(driver string) error {
 	case LogDriverK8sFile, LogDriverJSONFile, LogDriverNone, LogDriverPassthrough:
 		return nil
 	case LogDriverJournald:
-		return errors.New("--log-driver journald is not supported yet: use k8s-file, none or passthrough")
+		return errors.New("--log-driver journald is not supported yet: use k8s-file, json-file, none or passthrough")
 	}
 	return ErrInvalidLogDriver
 }

@@ -64,7 +64,7 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.UintVar(&f.stopTimeout, "stop-timeout", 10, "timeout (in seconds) that containers stopped by user command have to exit; then they are killed")
 	fl.UintVar(&f.timeout, "timeout", 0, "maximum length of time a container is allowed to run; then it is killed")
 	fl.StringVar(&f.logDriver, "log-driver", "k8s-file", "logging driver for the container (k8s-file, json-file, none, passthrough)")
-	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "logging driver options (max-size=, max-file=, path=)")
+	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "logging driver options (max-size=, max-file=, path=, tag=)")
 	fl.StringVar(&f.pull, "pull", "missing", "pull image policy (always, missing, never, newer)")
 	fl.StringVar(&f.cidFile, "cidfile", "", "write the container ID to the file")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set environment variables in container")
