@@ -201,3 +201,25 @@ func TestRunContainersConfEnv(t *testing.T) {
 		wantContains(t, "broken containers.conf", r.Stderr, conf)
 	})
 }
+
+func TestRunBigOutputNotTruncated(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		// 700000 one-byte writes: the attached run gets all of stdout and
+		// then stderr, and the k8s-file log holds every byte too.
+		const n = 700000
+		r := e.BerthOK("run", "--name", "big", "--log-driver", "k8s-file", img, "dd", "if=/dev/zero", "count="+strconv.Itoa(n), "bs=1")
+		if got := strings.Count(r.Stdout, "\x00"); got != n {
+			t.Fatalf("attached stdout has %d NUL bytes, want %d", got, n)
+		}
+		wantContains(t, "dd's stderr after the output", r.Stderr, strconv.Itoa(n)+"+0 records out")
+		logPath := e.BerthOK("inspect", "--format", "{{.HostConfig.LogConfig.Path}}", "big").Out()
+		data, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(string(data), "\x00"); got != n {
+			t.Fatalf("the log has %d NUL bytes, want %d", got, n)
+		}
+	})
+}
