@@ -459,7 +459,7 @@ func TestRunFlagsBadValues(t *testing.T) {
 			{[]string{"--restart", "sometimes"}, "sometimes"},
 			{[]string{"--restart", "always", "--rm"}, "--rm"},
 			{[]string{"--stop-signal", "SIGNOPE"}, "SIGNOPE"},
-			{[]string{"--log-driver", "syslog"}, "syslog"},
+			{[]string{"--log-driver", "syslog"}, "invalid log driver"}, // podman's words, verbatim
 			{[]string{"--log-opt", "max-size=big"}, "max-size"},
 			{[]string{"--log-opt", "max-file=0"}, "max-file"},
 			{[]string{"--pull", "sometimes"}, "sometimes"},
