@@ -78,6 +78,12 @@ type ContainerConfig struct {
 	UserNS string `json:"userns,omitempty"`
 	// Timezone is --tz: "local" or a zone name (/usr/share/zoneinfo/NAME).
 	Timezone string `json:"timezone,omitempty"`
+	// OCIRuntime is the runtime the container was created with, a name or
+	// the path given to --runtime; every later command uses it.
+	OCIRuntime string `json:"ociRuntime,omitempty"`
+	// LogTag is --log-opt tag=, kept for inspect (the journald driver,
+	// which is not supported yet, is the one that uses it).
+	LogTag string `json:"logTag,omitempty"`
 	// Spec holds the spec generator's options (a specgen.Options with
 	// everything decided at create time); the OCI spec is generated from
 	// them at every start, against the mounted rootfs and the host.

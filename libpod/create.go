@@ -59,10 +59,16 @@ func (r *Runtime) CreateContainerWith(cfg ContainerConfig, opts CreateOptions) (
 	if generated {
 		cfg.Name = randomName()
 	}
-	if cfg.LogDriver == "" {
-		cfg.LogDriver = "k8s-file"
+	if cfg.OCIRuntime, err = r.ociRuntimeName(); err != nil {
+		return nil, err
 	}
-	if cfg.LogPath == "" && cfg.LogDriver == "k8s-file" {
+	if cfg.LogDriver == "" {
+		cfg.LogDriver = LogDriverK8sFile
+	}
+	if err := CheckLogDriver(cfg.LogDriver); err != nil {
+		return nil, err
+	}
+	if cfg.LogPath == "" && logsToFile(cfg.LogDriver) {
 		cfg.LogPath = filepath.Join(st.GraphRoot(), st.GraphDriverName()+"-containers", cfg.ID, "userdata", "ctr.log")
 	}
 	for attempt := 0; ; attempt++ {

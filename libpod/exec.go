@@ -85,11 +85,11 @@ func (c *Container) ExecCommand(o ExecOptions) (*exec.Cmd, func(), error) {
 		return nil, nil, err
 	}
 	procFile.Close()
-	rt, _, err := c.rt.OCIRuntime()
+	rt, err := c.ociRuntime()
 	if err != nil {
 		return nil, nil, err
 	}
-	args := []string{"--root", rt.Root, "exec", "--process", procFile.Name()}
+	args := append(rt.GlobalArgs(), "exec", "--process", procFile.Name())
 	if o.Detach {
 		args = append(args, "--detach")
 	}

@@ -2,7 +2,10 @@ package libpod
 
 import (
 	"bufio"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
+	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
 // preparedFiles are the host files bind-mounted into the container.
@@ -83,13 +87,7 @@ func (c *Container) prepareFiles(dir, imageName string) (preparedFiles, error) {
 	if err := os.WriteFile(f.Hostname, []byte(hostname+"\n"), 0o644); err != nil {
 		return f, fmt.Errorf("writing hostname: %w", err)
 	}
-	rootlessFlag := 0
-	if rootless.IsRootless() {
-		rootlessFlag = 1
-	}
-	env := fmt.Sprintf("engine=\"berth-%s\"\nname=%q\nid=%q\nimage=%q\nimageid=%q\nrootless=%d\n",
-		Version, cfg.Name, cfg.ID, imageName, cfg.ImageID, rootlessFlag)
-	if err := os.WriteFile(f.ContainerEnv, []byte(env), 0o644); err != nil {
+	if err := os.WriteFile(f.ContainerEnv, []byte(c.containerEnv(imageName)), 0o644); err != nil {
 		return f, fmt.Errorf("writing .containerenv: %w", err)
 	}
 	if cfg.Timezone != "" {
@@ -211,4 +209,44 @@ func (c *Container) resolvConf() string {
 		b.WriteString("options " + strings.Join(options, " ") + "\n")
 	}
 	return b.String()
+}
+
+// containerEnv is the content of /run/.containerenv. As with podman, its
+// presence tells a process that it runs in a container, and only a
+// --privileged container learns more (the container may then reach the
+// host anyway): the engine, its name and ID, the image and whether the
+// engine is rootless. The engine starts with "podman-" as podman's does,
+// for the scripts that test it (as they test $container=podman).
+func (c *Container) containerEnv(imageName string) string {
+	var o struct{ Privileged bool }
+	if err := json.Unmarshal(c.Config.Spec, &o); err != nil || !o.Privileged {
+		return ""
+	}
+	rootlessFlag := 0
+	if rootless.IsRootless() {
+		rootlessFlag = 1
+	}
+	return fmt.Sprintf("engine=\"podman-berth-%s\"\nname=%q\nid=%q\nimage=%q\nimageid=%q\nrootless=%d\n",
+		Version, c.Config.Name, c.Config.ID, imageName, c.Config.ImageID, rootlessFlag)
+}
+
+// ensureEtcMtab makes /etc/mtab a symlink to /proc/mounts in a root
+// filesystem that has /etc but no /etc/mtab, as podman does: mount, df and
+// friends read it. The path is resolved inside the root filesystem.
+func ensureEtcMtab(rootfs string) error {
+	etc, err := securejoin.SecureJoin(rootfs, "/etc")
+	if err != nil {
+		return fmt.Errorf("resolving /etc in the container: %w", err)
+	}
+	if st, err := os.Stat(etc); err != nil || !st.IsDir() {
+		return nil // no /etc: nothing reads /etc/mtab
+	}
+	mtab := filepath.Join(etc, "mtab")
+	if _, err := os.Lstat(mtab); !errors.Is(err, fs.ErrNotExist) {
+		return nil // present (even a dangling symlink), or unreadable: leave it
+	}
+	if err := os.Symlink("/proc/mounts", mtab); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating /etc/mtab in the container: %w", err)
+	}
+	return nil
 }

@@ -444,7 +444,9 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 	if d.Args == nil {
 		d.Args = []string{}
 	}
-	if _, choice, err := c.rt.OCIRuntime(); err == nil {
+	if c.Config.OCIRuntime != "" {
+		d.OCIRuntime = c.Config.OCIRuntime // the runtime it was created with, as given
+	} else if _, choice, err := c.rt.OCIRuntime(); err == nil {
 		d.OCIRuntime = choice.Name
 	}
 	if spec.Process.Capabilities != nil {
@@ -664,7 +666,7 @@ func (c *Container) inspectHostConfig(o *specgen.Options, spec *specs.Spec) Insp
 	}
 	h := InspectHostConfig{
 		Binds: []string{}, CgroupManager: "cgroupfs", CgroupMode: "private",
-		LogConfig:   InspectLogConfig{Type: cfg.LogDriver, Path: cfg.LogPath, Size: units.HumanSize(float64(cfg.LogMaxSize))},
+		LogConfig:   InspectLogConfig{Type: cfg.LogDriver, Path: cfg.LogPath, Tag: cfg.LogTag, Size: units.HumanSize(float64(cfg.LogMaxSize))},
 		NetworkMode: cfg.Network, PortBindings: map[string][]InspectPortBinding{},
 		RestartPolicy: InspectRestartPolicy{Name: cfg.RestartPolicy, MaximumRetryCount: uint(cfg.RestartMax)},
 		AutoRemove:    cfg.AutoRemove, CapAdd: []string{}, CapDrop: []string{},

@@ -79,7 +79,7 @@ func (c *Container) reconcile() (removed bool) {
 		// The monitor was killed: nothing can collect the container's
 		// output or exit code any more, so stop it rather than leave it
 		// unmanaged.
-		if rt, _, err := c.rt.OCIRuntime(); err == nil {
+		if rt, err := c.ociRuntime(); err == nil {
 			_ = rt.Kill(c.ID(), int(syscall.SIGKILL), false)
 			_ = rt.Delete(c.ID(), true)
 		}
@@ -161,7 +161,7 @@ func (c *Container) releaseLocked() {
 	// container needs it here.
 	if !c.monitorAlive() {
 		logrus.Debugf("cleanup %s: deleting from runtime", c.ID())
-		if rt, _, err := c.rt.OCIRuntime(); err == nil {
+		if rt, err := c.ociRuntime(); err == nil {
 			if err := rt.Delete(c.ID(), true); err != nil && !errors.Is(err, oci.ErrNotExist) {
 				c.State.Error = err.Error()
 			}
@@ -253,7 +253,7 @@ func (c *Container) Kill(sig syscall.Signal) error {
 	if !c.State.active() {
 		return fmt.Errorf("can only kill running containers. %s is in state %s: %w", c.ID()[:12], c.State.Status, ErrNotRunning)
 	}
-	rt, _, err := c.rt.OCIRuntime()
+	rt, err := c.ociRuntime()
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (c *Container) Stop(timeout time.Duration) error {
 		lock.unlock()
 		return nil // podman: stopping a stopped container succeeds
 	}
-	rt, _, err := c.rt.OCIRuntime()
+	rt, err := c.ociRuntime()
 	if err != nil {
 		lock.unlock()
 		return err
@@ -426,6 +426,9 @@ func (r *Runtime) RemoveContainer(c *Container, opts RemoveOptions) error {
 			return fmt.Errorf("cannot remove container %s as it is running - running or paused containers cannot be removed without force: %w", c.ID(), ErrRunning)
 		}
 		if err := c.Stop(opts.StopTimeout); err != nil {
+			if c.Config.AutoRemove && errors.Is(err, state.ErrNoSuchContainer) {
+				return nil // its --rm cleanup removed it once stopped
+			}
 			return err
 		}
 	}
@@ -453,13 +456,13 @@ func (r *Runtime) removeLocked(c *Container) error {
 	if c.State.Status == StatusCreated && c.State.MonitorPid != 0 {
 		// initialized (berth init): delete it from the runtime; its monitor
 		// then exits, and what it held is released here.
-		if rt, _, err := r.OCIRuntime(); err == nil {
+		if rt, err := c.ociRuntime(); err == nil {
 			_ = rt.Delete(c.ID(), true)
 		}
 		waitGone(c.State.Pid, 5*time.Second)
 		c.cleanupLocked(0, "")
 	} else if c.State.Status != StatusExited && c.State.Status != StatusCreated {
-		if rt, _, err := r.OCIRuntime(); err == nil {
+		if rt, err := c.ociRuntime(); err == nil {
 			_ = rt.Delete(c.ID(), true)
 		}
 	}

@@ -27,13 +27,42 @@ type LogOptions struct {
 }
 
 // ErrNoLog is returned for containers whose log driver keeps no log.
-var ErrNoLog = errors.New("this container's log driver keeps no log: use --log-driver k8s-file")
+var ErrNoLog = errors.New("this container is not logging output")
+
+// Log drivers. json-file is accepted as podman does: an alias that writes
+// the k8s-file format (and keeps its name, for inspect).
+const (
+	LogDriverK8sFile     = "k8s-file"
+	LogDriverJSONFile    = "json-file"
+	LogDriverNone        = "none"
+	LogDriverPassthrough = "passthrough"
+	LogDriverJournald    = "journald"
+)
+
+// ErrInvalidLogDriver is podman's error for an unknown --log-driver.
+var ErrInvalidLogDriver = errors.New("running container create option: invalid log driver: invalid argument")
+
+// CheckLogDriver refuses a log driver berth cannot use.
+func CheckLogDriver(driver string) error {
+	switch driver {
+	case LogDriverK8sFile, LogDriverJSONFile, LogDriverNone, LogDriverPassthrough:
+		return nil
+	case LogDriverJournald:
+		return errors.New("--log-driver journald is not supported yet: use k8s-file, json-file, none or passthrough")
+	}
+	return ErrInvalidLogDriver
+}
+
+// logsToFile reports whether a log driver writes the k8s-file log.
+func logsToFile(driver string) bool {
+	return driver == LogDriverK8sFile || driver == LogDriverJSONFile || driver == ""
+}
 
 // ReadLog calls fn for each log line. With Follow it keeps reading until
 // the container is no longer running.
 func (c *Container) ReadLog(opts LogOptions, fn func(LogLine)) error {
-	if c.Config.LogDriver != "k8s-file" || c.Config.LogPath == "" {
-		return ErrNoLog
+	if !logsToFile(c.Config.LogDriver) || c.Config.LogPath == "" {
+		return fmt.Errorf("this container is using the '%s' log driver, cannot read logs: %w", c.Config.LogDriver, ErrNoLog)
 	}
 	f, err := os.Open(c.Config.LogPath)
 	if errors.Is(err, os.ErrNotExist) {
@@ -136,4 +165,12 @@ func parseLogLine(s string) (LogLine, bool) {
 		l.Text = parts[3]
 	}
 	return l, true
+}
+
+// monitorLogDriver is the driver the monitor implements for a container's.
+func monitorLogDriver(driver string) string {
+	if logsToFile(driver) {
+		return LogDriverK8sFile
+	}
+	return driver
 }

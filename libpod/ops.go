@@ -1,6 +1,7 @@
 package libpod
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/pkg/image"
+	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
 	"go.podman.io/storage"
 	"go.podman.io/storage/pkg/archive"
@@ -47,7 +49,7 @@ func (c *Container) setPaused(pause bool) error {
 	if rootless.IsRootless() {
 		return errors.New("pause is not supported for rootless containers here: it needs a cgroup freezer, which rootless containers do not get on cgroup v1")
 	}
-	rt, _, err := c.rt.OCIRuntime()
+	rt, err := c.ociRuntime()
 	if err != nil {
 		return err
 	}
@@ -181,6 +183,24 @@ func (c *Container) Commit(name string, opts image.CommitOptions, pause bool) (*
 	}
 	if opts.CreatedBy == "" {
 		opts.CreatedBy = "/bin/sh -c " + strings.Join(c.Config.Command, " ")
+	}
+	// The container's own --entrypoint and command become the image's, as
+	// with podman and docker: an --entrypoint without a command clears CMD.
+	var o specgen.Options
+	if err := json.Unmarshal(c.Config.Spec, &o); err == nil && (o.Entrypoint != nil || o.Command != nil) {
+		opts.SetCommand = true
+		if o.Image != nil {
+			opts.Entrypoint, opts.Cmd = o.Image.Entrypoint, o.Image.Cmd
+		}
+		if o.Entrypoint != nil {
+			opts.Entrypoint, opts.Cmd = o.Entrypoint, nil
+			if len(o.Entrypoint) == 0 || len(o.Entrypoint) == 1 && o.Entrypoint[0] == "" {
+				opts.Entrypoint = nil
+			}
+		}
+		if o.Command != nil {
+			opts.Cmd = o.Command
+		}
 	}
 	return ir.Commit(base, sc.LayerID, name, opts)
 }

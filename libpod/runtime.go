@@ -17,6 +17,7 @@ import (
 	"github.com/berth-containers/berth/pkg/config"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/oci"
+	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
 	"go.podman.io/storage"
 	"go.podman.io/storage/types"
@@ -30,6 +31,8 @@ type Runtime struct {
 	db        *state.DB
 	oci       *oci.Runtime
 	ociChoice oci.Choice
+	ociByName map[string]*oci.Runtime // runtimes of containers created with another one
+	ctrsConf  *config.ContainersConf
 	// DriverReason says why the storage driver in use was chosen.
 	DriverReason string
 	images       *image.Runtime
@@ -142,9 +145,88 @@ func (r *Runtime) OCIRuntime() (*oci.Runtime, oci.Choice, error) {
 	if err != nil {
 		return nil, choice, err
 	}
-	r.oci = &oci.Runtime{Path: choice.Path, Root: filepath.Join(dir, choice.Name)}
+	r.oci = &oci.Runtime{Path: choice.Path, Root: filepath.Join(dir, choice.Name), Flags: r.runtimeFlags()}
 	r.ociChoice = choice
 	return r.oci, choice, nil
+}
+
+// runtimeFlags are --runtime-flag values as the runtime takes them.
+func (r *Runtime) runtimeFlags() []string {
+	var flags []string
+	for _, f := range r.opts.RuntimeFlags {
+		flags = append(flags, "--"+f)
+	}
+	return flags
+}
+
+// ociRuntimeName is what a new container records as its OCI runtime: the
+// --runtime given (a name or a full path, kept as given), else the name of
+// the runtime berth chose.
+func (r *Runtime) ociRuntimeName() (string, error) {
+	_, choice, err := r.OCIRuntime()
+	if err != nil {
+		return "", err
+	}
+	if r.opts.Runtime != "" {
+		return r.opts.Runtime, nil
+	}
+	return choice.Name, nil
+}
+
+// ociRuntime is the OCI runtime of the container: the one it was created
+// with, whatever --runtime this invocation has (as podman). Containers of
+// an older berth recorded none and use the invocation's.
+func (c *Container) ociRuntime() (*oci.Runtime, error) {
+	def, choice, err := c.rt.OCIRuntime()
+	want := c.Config.OCIRuntime
+	if want == "" || err == nil && (want == choice.Name && c.rt.opts.Runtime == "" || want == c.rt.opts.Runtime) {
+		return def, err
+	}
+	if rt, ok := c.rt.ociByName[want]; ok {
+		return rt, nil
+	}
+	ch, err := oci.Choose(want, rootless.IsRootless())
+	if err != nil {
+		return nil, fmt.Errorf("the OCI runtime of container %s: %w", c.Name(), err)
+	}
+	dir, err := c.rt.RunDir()
+	if err != nil {
+		return nil, err
+	}
+	rt := &oci.Runtime{Path: ch.Path, Root: filepath.Join(dir, ch.Name), Flags: c.rt.runtimeFlags()}
+	if c.rt.ociByName == nil {
+		c.rt.ociByName = map[string]*oci.Runtime{}
+	}
+	c.rt.ociByName[want] = rt
+	return rt, nil
+}
+
+// ContainersConf reads containers.conf on first use.
+func (r *Runtime) ContainersConf() (*config.ContainersConf, error) {
+	if r.ctrsConf == nil {
+		c, err := config.LoadContainersConf(rootless.IsRootless())
+		if err != nil {
+			return nil, err
+		}
+		r.ctrsConf = c
+	}
+	return r.ctrsConf, nil
+}
+
+// DefaultEnv is the environment containers.conf adds to every new
+// container ([containers] env), over the built-in PATH, TERM and
+// container=podman and under the image's: "NAME" alone takes the host's
+// value, as with -e.
+func (r *Runtime) DefaultEnv() ([]string, error) {
+	c, err := r.ContainersConf()
+	if err != nil {
+		return nil, err
+	}
+	env, err := parse.Env(c.Containers.Env, os.Environ())
+	if err != nil {
+		return nil, fmt.Errorf("containers.conf [containers] env: %w", err)
+	}
+	return env, nil
 }
 
 // New prepares a Runtime without opening anything.

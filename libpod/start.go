@@ -166,6 +166,9 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 	if err != nil {
 		return fail(err)
 	}
+	if err := ensureEtcMtab(rootfs); err != nil {
+		return fail(err)
+	}
 	spec, err := c.generateSpec(rootfs, files)
 	if err != nil {
 		return fail(err)
@@ -191,7 +194,7 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 		}
 		mcfg.PreserveFDs = c.Config.PreserveFDs
 	}
-	if rt, _, err := c.rt.OCIRuntime(); err == nil && rt.Exists(c.ID()) {
+	if rt, err := c.ociRuntime(); err == nil && rt.Exists(c.ID()) {
 		// left over by a monitor that died before deleting it
 		_ = rt.Delete(c.ID(), true)
 	}
@@ -308,8 +311,11 @@ func startError(msg string) error {
 }
 
 func (c *Container) monitorConfig(runDir string) (*monitor.Config, error) {
-	rt, _, err := c.rt.OCIRuntime()
+	rt, err := c.ociRuntime()
 	if err != nil {
+		return nil, err
+	}
+	if err := rt.CheckFlags(); err != nil {
 		return nil, err
 	}
 	exe, err := os.Executable()
@@ -317,9 +323,9 @@ func (c *Container) monitorConfig(runDir string) (*monitor.Config, error) {
 		return nil, err
 	}
 	cfg := &monitor.Config{
-		ID: c.ID(), Runtime: rt.Path, RuntimeRoot: rt.Root, Bundle: runDir,
+		ID: c.ID(), Runtime: rt.Path, RuntimeRoot: rt.Root, RuntimeFlags: rt.Flags, Bundle: runDir,
 		PidFile: filepath.Join(runDir, "pidfile"), Terminal: c.Config.Terminal, Stdin: c.Config.Stdin,
-		LogDriver: c.Config.LogDriver, LogPath: c.Config.LogPath, LogMaxSize: c.Config.LogMaxSize,
+		LogDriver: monitorLogDriver(c.Config.LogDriver), LogPath: c.Config.LogPath, LogMaxSize: c.Config.LogMaxSize,
 		LogMaxFiles: c.Config.LogMaxFiles, AttachPath: filepath.Join(runDir, "attach"),
 		ExitFile:    filepath.Join(runDir, "exit"),
 		ExitCommand: append(append([]string{exe}, c.rt.globalArgs()...), "container", "cleanup", c.ID()),
@@ -419,6 +425,9 @@ func (r *Runtime) globalArgs() []string {
 	}
 	if r.opts.Runtime != "" {
 		args = append(args, "--runtime", r.opts.Runtime)
+	}
+	for _, f := range r.opts.RuntimeFlags {
+		args = append(args, "--runtime-flag", f)
 	}
 	return args
 }

@@ -48,6 +48,7 @@ type createFlags struct {
 	conmonPidfile string
 	preserveFDs   uint
 	rmi           bool
+	kernelMemory  string
 }
 
 func (f *createFlags) add(cmd *cobra.Command) {
@@ -68,8 +69,8 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "signal to stop a container (default SIGTERM)")
 	fl.UintVar(&f.stopTimeout, "stop-timeout", 10, "timeout (in seconds) that containers stopped by user command have to exit; then they are killed")
 	fl.UintVar(&f.timeout, "timeout", 0, "maximum length of time a container is allowed to run; then it is killed")
-	fl.StringVar(&f.logDriver, "log-driver", "k8s-file", "logging driver for the container (k8s-file, none, passthrough)")
-	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "logging driver options (max-size=, max-file=, path=)")
+	fl.StringVar(&f.logDriver, "log-driver", "k8s-file", "logging driver for the container (k8s-file, json-file, none, passthrough)")
+	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "logging driver options (max-size=, max-file=, path=, tag=)")
 	fl.StringVar(&f.pull, "pull", "missing", "pull image policy (always, missing, never, newer)")
 	fl.StringVar(&f.cidFile, "cidfile", "", "write the container ID to the file")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set environment variables in container")
@@ -118,6 +119,8 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	// lifecycle flags
 	fl.StringVar(&f.conmonPidfile, "conmon-pidfile", "", "path to the file that will receive the PID of the container's monitor (berth's conmon)")
 	fl.UintVar(&f.preserveFDs, "preserve-fds", 0, "pass a number of additional file descriptors into the container")
+	fl.StringVar(&f.kernelMemory, "kernel-memory", "", "no longer supported: accepted, with a warning, and ignored (as podman)")
+	_ = fl.MarkHidden("kernel-memory")
 }
 
 // lifecycleConfig maps --conmon-pidfile, --preserve-fds and --rmi.
@@ -167,18 +170,14 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	}
 
 	// logging, restart, stop
-	switch f.logDriver {
-	case "k8s-file", "none", "passthrough":
-	case "journald":
-		return nil, errors.New("--log-driver journald is not supported yet: use k8s-file, none or passthrough")
-	default:
-		return nil, fmt.Errorf("invalid --log-driver %q: use k8s-file, none or passthrough", f.logDriver)
+	if err := libpod.CheckLogDriver(f.logDriver); err != nil {
+		return nil, err
 	}
 	lo, err := parse.LogOpts(f.logOpts)
 	if err != nil {
 		return nil, err
 	}
-	cfg.LogPath, cfg.LogMaxSize = lo.Path, lo.MaxSize
+	cfg.LogPath, cfg.LogMaxSize, cfg.LogTag = lo.Path, lo.MaxSize, lo.Tag
 	if cfg.LogPath != "" && !filepath.IsAbs(cfg.LogPath) {
 		return nil, fmt.Errorf("invalid --log-opt path=%s: the path must be absolute", cfg.LogPath)
 	}
@@ -311,7 +310,7 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		if o.Memory > 0 && o.Memory < 6*1024*1024 {
 			return nil, fmt.Errorf("invalid --memory %q: the minimum memory limit allowed is 6MB", f.memory)
 		}
-		limits = limits || o.Memory != 0
+		limits = true // even 0: podman warns for any limit given
 	}
 	if f.memorySwap != "" {
 		if o.MemorySwap, err = parse.MemorySwap(f.memorySwap); err != nil {
@@ -323,13 +322,13 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		if o.Memory == 0 && o.MemorySwap != 0 {
 			return nil, errors.New("--memory-swap needs --memory")
 		}
-		limits = limits || o.MemorySwap != 0
+		limits = true
 	}
 	if f.cpus != "" {
 		if o.CPUQuota, o.CPUPeriod, err = parse.CPUs(f.cpus); err != nil {
 			return nil, err
 		}
-		limits = limits || o.CPUQuota != 0
+		limits = true
 	}
 	if changed("cpu-shares") {
 		o.CPUShares = f.cpuShares
@@ -349,8 +348,11 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		if libpod.CgroupsV2() {
 			msg = "Resource limits are not supported yet for rootless containers and are ignored"
 		}
-		fmt.Fprintf(os.Stderr, "WARN[0000] %s\n", msg)
+		fmt.Fprintln(os.Stderr, msg) // podman prints these warnings bare
 		o.Memory, o.MemorySwap, o.CPUQuota, o.CPUPeriod, o.CPUShares, o.PidsLimit = 0, 0, 0, 0, 0, nil
+	}
+	if changed("kernel-memory") {
+		fmt.Fprintln(os.Stderr, "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop.")
 	}
 	if f.shmSize != "" {
 		if o.ShmSize, err = parse.Size("--shm-size", f.shmSize); err != nil {
@@ -509,7 +511,10 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	cfg.StopSignal = int(sig)
 
 	// environment
-	if o.Env, err = environment(f, o.Image); err != nil {
+	if o.DefaultEnv, err = runtime().DefaultEnv(); err != nil {
+		return nil, err
+	}
+	if o.Env, err = environment(f, o.Image, o.DefaultEnv); err != nil {
 		return nil, err
 	}
 
@@ -531,7 +536,7 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 			}
 		}
 	} else if len(published) > 0 || f.publishAll {
-		fmt.Fprintln(os.Stderr, "WARN[0000] Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use")
+		fmt.Fprintln(os.Stderr, "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use")
 	}
 
 	// One generation against an empty root filesystem checks what the
@@ -571,10 +576,10 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 // environment is the user's environment, applied over the image's:
 // --env-merge (expanded against the image's environment), then
 // --env-host, --env-file and -e, each overriding the ones before.
-func environment(f *createFlags, img *ociv1.ImageConfig) ([]string, error) {
+func environment(f *createFlags, img *ociv1.ImageConfig, defaultEnv []string) ([]string, error) {
 	var env []string
 	if len(f.envMerge) > 0 {
-		base := parse.MergeEnv([]string{"PATH=" + specgen.DefaultPath, "TERM=xterm", "container=podman"}, img.Env)
+		base := parse.MergeEnv(parse.MergeEnv([]string{"PATH=" + specgen.DefaultPath, "TERM=xterm", "container=podman"}, defaultEnv), img.Env)
 		merged, err := parse.EnvMerge(f.envMerge, base)
 		if err != nil {
 			return nil, err

@@ -64,6 +64,7 @@ func newRootCommand() *cobra.Command {
 	pf.StringVar(&globalOpts.StorageDriver, "storage-driver", "", "select which storage driver is used to manage storage of images and containers")
 	pf.StringArrayVar(&globalOpts.StorageOpts, "storage-opt", nil, "used to pass an option to the storage driver")
 	pf.StringVar(&globalOpts.Runtime, "runtime", "", "path to the OCI-compatible binary used to run containers")
+	pf.StringArrayVar(&globalOpts.RuntimeFlags, "runtime-flag", nil, "add global flags for the container runtime")
 	pf.StringVar(&globalOpts.LogLevel, "log-level", "warn", "log messages at and above specified level (trace, debug, info, warn, warning, error, fatal, panic)")
 	// -D is docker's shorthand; it is not a persistent shorthand because
 	// build has its own -D (see dockerDebugArgs).

@@ -92,7 +92,7 @@ func newRunCommand() *cobra.Command {
 			if f.detach {
 				if err := c.Start(nil); err != nil {
 					removeAfterFailedStart(c, f.rm)
-					return startFailure(err)
+					return runStartFailure(err)
 				}
 				fmt.Println(c.ID())
 				return nil
@@ -123,6 +123,18 @@ func removeAfterFailedStart(c *libpod.Container, rm bool) {
 	_ = runtime().RemoveContainer(cur, libpod.RemoveOptions{Force: true})
 }
 
+// runStartFailure is a failed start of `run`, with podman's exit code for
+// it: 127 when the command is not found, else 126 (the container could not
+// be invoked: the runtime failed, a port was taken, ...).
+func runStartFailure(err error) error {
+	code := 126
+	var se *libpod.StartError
+	if errors.As(err, &se) && se.Code == 127 {
+		code = 127
+	}
+	return &exitError{code: code, err: err}
+}
+
 func startFailure(err error) error {
 	var se *libpod.StartError
 	if errors.As(err, &se) {
@@ -148,7 +160,7 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 		return session.OwnCleanup()
 	})
 	if err != nil {
-		return startFailure(err)
+		return runStartFailure(err)
 	}
 	streams := libpod.AttachStreams{Stdout: os.Stdout, Stderr: os.Stderr}
 	if stdin {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -92,10 +93,13 @@ func (h *hub) add(conn net.Conn) *client {
 	c.out <- encode(FrameAttached, nil)
 	h.mu.Unlock()
 	go func() {
+		var err error
 		for frame := range c.out {
-			if _, err := conn.Write(frame); err != nil {
-				break
+			if err == nil {
+				_, err = conn.Write(frame)
 			}
+			// after a write error, keep draining: senders never wait
+			// for a client that is gone
 		}
 		conn.Close()
 	}()
@@ -119,8 +123,15 @@ func encode(typ byte, payload []byte) []byte {
 	return frame
 }
 
-// send delivers a frame to every client; a client that cannot keep up is
-// dropped rather than allowed to stall the container.
+// stallTimeout is how long output waits for an attached client whose
+// queue is full before the client is dropped.
+const stallTimeout = 10 * time.Second
+
+// send delivers a frame to every client. A client that reads slower than
+// the container writes holds the output back (the container blocks on its
+// pipe, as with conmon) rather than losing any of it; only a client that
+// stops reading for stallTimeout is dropped, so that it cannot stall the
+// container for ever.
 func (h *hub) send(typ byte, payload []byte) {
 	frame := encode(typ, payload)
 	h.mu.Lock()
@@ -128,10 +139,17 @@ func (h *hub) send(typ byte, payload []byte) {
 	for c := range h.clients {
 		select {
 		case c.out <- frame:
+			continue
 		default:
+		}
+		t := time.NewTimer(stallTimeout)
+		select {
+		case c.out <- frame:
+		case <-t.C:
 			delete(h.clients, c)
 			close(c.out)
 		}
+		t.Stop()
 	}
 }
 

@@ -45,6 +45,8 @@ type Config struct {
 	// container (the runtime's --preserve-fds); the sync socket is then
 	// fd 3+N instead of 3.
 	PreserveFDs uint `json:"preserveFds,omitempty"`
+	// RuntimeFlags go before --root in every runtime command (--runtime-flag).
+	RuntimeFlags []string `json:"runtimeFlags,omitempty"`
 }
 
 // PortForward is one published port: host address and port to container port.
@@ -88,4 +90,10 @@ type SyncMessage struct {
 	Pid     int    `json:"pid,omitempty"`
 	Started bool   `json:"started,omitempty"`
 	Error   string `json:"error,omitempty"`
+}
+
+// runtimeArgs are a runtime command's arguments: the global flags, --root,
+// then rest.
+func (c *Config) runtimeArgs(rest ...string) []string {
+	return append(append(append([]string{}, c.RuntimeFlags...), "--root", c.RuntimeRoot), rest...)
 }

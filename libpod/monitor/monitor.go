@@ -99,7 +99,7 @@ func reply(sync *os.File, msg SyncMessage) {
 
 // start runs `runtime start`.
 func (m *monitor) start() error {
-	cmd := exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "--log", filepath.Join(m.cfg.Bundle, "runtime.log"), "--log-format", "json", "start", m.cfg.ID)
+	cmd := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("--log", filepath.Join(m.cfg.Bundle, "runtime.log"), "--log-format", "json", "start", m.cfg.ID)...)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s start failed: %s", filepath.Base(m.cfg.Runtime), runtimeError(filepath.Join(m.cfg.Bundle, "runtime.log"), err))
 	}
@@ -150,7 +150,7 @@ func processAlive(pid int) bool {
 
 // abort deletes a container that will never be started.
 func (m *monitor) abort(pid int) {
-	_ = exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "delete", "--force", m.cfg.ID).Run()
+	_ = exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("delete", "--force", m.cfg.ID)...).Run()
 	code := m.wait(pid)
 	m.finish(code)
 }
@@ -195,8 +195,8 @@ func (m *monitor) create() (int, error) {
 			return 0, fmt.Errorf("writing the monitor's pid file: %w", err)
 		}
 	}
-	args := []string{"--root", cfg.RuntimeRoot, "--log", filepath.Join(cfg.Bundle, "runtime.log"), "--log-format", "json",
-		"create", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile}
+	args := cfg.runtimeArgs("--log", filepath.Join(cfg.Bundle, "runtime.log"), "--log-format", "json",
+		"create", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile)
 	cmd := exec.Command(cfg.Runtime)
 	if cfg.PreserveFDs > 0 {
 		// fds 3..3+N-1, passed on by berth, become the container's.
@@ -617,7 +617,7 @@ func (m *monitor) finish(code int32) {
 	// The runtime's record of the exited container goes now, in parallel
 	// with the attached berth's cleanup; berth deletes it itself only when
 	// the monitor is gone.
-	_ = exec.Command(m.cfg.Runtime, "--root", m.cfg.RuntimeRoot, "delete", "--force", m.cfg.ID).Run()
+	_ = exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("delete", "--force", m.cfg.ID)...).Run()
 	if len(m.cfg.ExitCommand) > 0 && !m.ownersCleanedUp(owners) {
 		cmd := exec.Command(m.cfg.ExitCommand[0], m.cfg.ExitCommand[1:]...)
 		if out, err := os.OpenFile(filepath.Join(m.cfg.Bundle, "cleanup.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {

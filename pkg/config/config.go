@@ -14,6 +14,7 @@ type Options struct {
 	StorageDriver  string
 	StorageOpts    []string
 	Runtime        string
+	RuntimeFlags   []string // --runtime-flag, without the leading "--"
 	LogLevel       string
 	RegistriesConf string // --registries-conf, a test hook as in podman
 }

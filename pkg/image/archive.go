@@ -601,3 +601,50 @@ func (r *Runtime) deleteUnusedLayers(keep map[string]bool) {
 		doomed = left
 	}
 }
+
+// pullDockerArchive copies the image a docker-archive: reference names into
+// storage under every tag the archive gives it (as podman): "docker-archive:
+// PATH" alone names the archive's only image, with its RepoTags. An image
+// without tags is known by its ID only.
+func (r *Runtime) pullDockerArchive(ctx context.Context, src types.ImageReference, sys *types.SystemContext, opts CopyOptions) (*storage.Image, error) {
+	reader, readerRef, err := dockerarchive.NewReaderForReference(sys, src)
+	if err != nil {
+		return nil, err
+	}
+	defer reader.Close()
+	tags, err := reader.ManifestTagsForReference(readerRef)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, t := range tags {
+		named, err := reference.ParseNormalizedNamed(t)
+		if err != nil {
+			return nil, fmt.Errorf("invalid tag %q in the archive: %w", t, err)
+		}
+		if n := named.String(); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	destName := ""
+	if len(names) > 0 {
+		destName = names[0]
+	}
+	img, err := r.pullFrom(ctx, readerRef, destName, sys, opts)
+	if err != nil || len(names) < 2 {
+		return img, err
+	}
+	var missing []string
+	for _, n := range names[1:] {
+		if !slices.Contains(img.Names, n) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		if err := r.store.AddNames(img.ID, missing); err != nil {
+			return nil, fmt.Errorf("naming image %s: %w", img.ID, err)
+		}
+		img.Names = append(img.Names, missing...)
+	}
+	return img, nil
+}

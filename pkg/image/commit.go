@@ -18,6 +18,10 @@ type CommitOptions struct {
 	Message   string   // history comment
 	Author    string
 	CreatedBy string // history created_by, e.g. the container's command
+	// SetCommand replaces the image's ENTRYPOINT and CMD with Entrypoint
+	// and Cmd (the container's, when it was given its own), before Changes.
+	SetCommand      bool
+	Entrypoint, Cmd []string
 }
 
 // Commit stores the changes of layerID (a container's writable layer) as a
@@ -75,6 +79,9 @@ func (r *Runtime) commitImage(base *storage.Image, baseManifest manifest.Manifes
 	cfg.Created = &now
 	if opts.Author != "" {
 		cfg.Author = opts.Author
+	}
+	if opts.SetCommand {
+		cfg.Config.Entrypoint, cfg.Config.Cmd = opts.Entrypoint, opts.Cmd
 	}
 	if err := ApplyChanges(&cfg.Config, opts.Changes); err != nil {
 		return nil, err

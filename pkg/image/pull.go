@@ -94,6 +94,9 @@ func (r *Runtime) Pull(ctx context.Context, name string, opts CopyOptions) (*sto
 		if err != nil {
 			return nil, fmt.Errorf("parsing %q: %w", name, err)
 		}
+		if transport == "docker-archive" {
+			return r.pullDockerArchive(ctx, src, sys, opts)
+		}
 		return r.pullFrom(ctx, src, "", sys, opts)
 	}
 	name = strings.TrimPrefix(strings.TrimPrefix(name, "docker:"), "//")

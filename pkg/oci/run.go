@@ -42,8 +42,8 @@ func (e *RunError) Error() string { return e.Msg }
 func (r *Runtime) Run(ctx context.Context, id, bundle string, o RunOptions) (int, error) {
 	logPath := filepath.Join(bundle, "runtime.log")
 	_ = os.Remove(logPath)
-	cmd := exec.Command(r.Path, "--root", r.Root, "--log", logPath, "--log-format", "json",
-		"run", "--bundle", bundle, id)
+	cmd := exec.Command(r.Path, append(r.GlobalArgs(), "--log", logPath, "--log-format", "json",
+		"run", "--bundle", bundle, id)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	// its own process group: a ^C reaches berth, which kills the container
 	// in order (runc forwards the signals it gets to the container).

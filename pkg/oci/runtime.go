@@ -16,13 +16,48 @@ import (
 type Runtime struct {
 	Path string
 	Root string // the runtime's state directory (--root)
+	// Flags are global flags given to every runtime command, before
+	// berth's own (--runtime-flag, each with its leading "--").
+	Flags []string
+}
+
+// GlobalArgs are the runtime's arguments before its command: Flags, then
+// --root.
+func (r *Runtime) GlobalArgs() []string {
+	return append(append([]string{}, r.Flags...), "--root", r.Root)
+}
+
+// CheckFlags asks the runtime whether it accepts Flags (it parses them
+// before --version): a runtime that refuses them would fail every command
+// with a usage message that the container's stderr would swallow.
+func (r *Runtime) CheckFlags() error {
+	if len(r.Flags) == 0 {
+		return nil
+	}
+	cmd := exec.Command(r.Path, append(append([]string{}, r.Flags...), "--version")...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := ""
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				msg = l
+				break
+			}
+		}
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("%s refuses the runtime flags %s: %s", r.name(), strings.Join(r.Flags, " "), msg)
+	}
+	return nil
 }
 
 // ErrNotExist is returned when the runtime does not know the container.
 var ErrNotExist = errors.New("container does not exist in the OCI runtime")
 
 func (r *Runtime) run(args ...string) error {
-	cmd := exec.Command(r.Path, append([]string{"--root", r.Root}, args...)...)
+	cmd := exec.Command(r.Path, append(r.GlobalArgs(), args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -82,7 +117,7 @@ type State struct {
 
 // State asks the runtime about a container.
 func (r *Runtime) State(id string) (State, error) {
-	cmd := exec.Command(r.Path, "--root", r.Root, "state", id)
+	cmd := exec.Command(r.Path, append(r.GlobalArgs(), "state", id)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

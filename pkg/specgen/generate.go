@@ -85,7 +85,7 @@ func Generate(o *Options) (*specs.Spec, error) {
 	if o.UTS.Mode == NSHost && hostname == "" {
 		hostname = h.hostname
 	}
-	env := []string{"PATH=" + DefaultPath, "TERM=xterm", "container=podman"}
+	env := parse.MergeEnv([]string{"PATH=" + DefaultPath, "TERM=xterm", "container=podman"}, o.DefaultEnv)
 	if o.Image != nil {
 		env = parse.MergeEnv(env, o.Image.Env)
 	}

@@ -69,6 +69,9 @@ type Options struct {
 	// --env-merge, already expanded by package parse), applied over the
 	// image's and the defaults.
 	Env []string
+	// DefaultEnv is containers.conf's [containers] env: over the built-in
+	// PATH, TERM and container=podman, under the image's.
+	DefaultEnv []string
 	// WorkDir is --workdir; "" is the image's, else "/". The engine creates
 	// the image's if missing, and refuses a missing --workdir (podman does).
 	WorkDir string

@@ -60,7 +60,7 @@ func TestRunFlagsProcess(t *testing.T) {
 		wantOut(t, "--workdir", runOut(e, "--workdir", "/tmp", img, "pwd"), "/tmp")
 		wantOut(t, "-w", runOut(e, "-w", "/etc", img, "pwd"), "/etc")
 		// podman refuses a --workdir the image lacks
-		r := e.BerthFail(125, "run", "--rm", "--workdir", "/no/such/dir", img, "pwd")
+		r := e.BerthFail(126, "run", "--rm", "--workdir", "/no/such/dir", img, "pwd")
 		wantContains(t, "missing --workdir", r.Stderr, `workdir "/no/such/dir" does not exist`)
 		if out := e.BerthOK("ps", "-aq").Out(); out != "" {
 			t.Fatalf("run --rm left the container whose start failed: %s", out)
@@ -459,7 +459,7 @@ func TestRunFlagsBadValues(t *testing.T) {
 			{[]string{"--restart", "sometimes"}, "sometimes"},
 			{[]string{"--restart", "always", "--rm"}, "--rm"},
 			{[]string{"--stop-signal", "SIGNOPE"}, "SIGNOPE"},
-			{[]string{"--log-driver", "syslog"}, "syslog"},
+			{[]string{"--log-driver", "syslog"}, "invalid log driver"}, // podman's words, verbatim
 			{[]string{"--log-opt", "max-size=big"}, "max-size"},
 			{[]string{"--log-opt", "max-file=0"}, "max-file"},
 			{[]string{"--pull", "sometimes"}, "sometimes"},
