@@ -12,6 +12,7 @@ import (
 	"github.com/berth-containers/berth/libpod/state"
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -84,6 +85,9 @@ func newRunCommand() *cobra.Command {
 			}
 			if f.rmi {
 				f.rm = true // --rmi implies --rm: the image can only go with the container
+			}
+			if f.tty && f.interactive && !f.detach && !term.IsTerminal(int(os.Stdin.Fd())) {
+				logrus.Warn("The input device is not a TTY. The --tty and --interactive flags might not work properly")
 			}
 			c, err := createContainer(cmd, &f, args)
 			if err != nil {
