@@ -228,6 +228,9 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	}
 	o.User = f.user
 	for _, g := range f.groupAdd {
+		if g == "keep-groups" && len(f.groupAdd) > 1 {
+			return nil, errors.New("the '--group-add keep-groups' option is not allowed with any other --group-add options")
+		}
 		if g == "keep-groups" {
 			return nil, errors.New("--group-add keep-groups is not supported yet")
 		}

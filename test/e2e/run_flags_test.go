@@ -503,6 +503,7 @@ func TestRunFlagsBadValues(t *testing.T) {
 			{[]string{"--workdir", "relative"}, "relative"},
 			{[]string{"--user", "1000:"}, "1000:"},
 			{[]string{"--group-add", "keep-groups"}, "keep-groups"},
+			{[]string{"--group-add", "keep-groups", "--group-add", "457"}, "the '--group-add keep-groups' option is not allowed with any other --group-add options"},
 			{[]string{"--init-path", "/no/such/init"}, "/no/such/init"},
 			{[]string{"--timeout", "soon"}, "timeout"},
 			{[]string{"--read-only=maybe"}, "maybe"},
