@@ -2,9 +2,11 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/docker/distribution/registry/api/errcode"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
@@ -63,7 +65,7 @@ func (r *Runtime) Push(ctx context.Context, name, dest string, opts PushOptions)
 		return fmt.Errorf("unsupported manifest format %q: use oci or v2s2", opts.Format)
 	}
 	if _, err := copy.Image(ctx, pc, destRef, src, co); err != nil {
-		return fmt.Errorf("pushing %s to %s: %w", name, dest, err)
+		return registryError(fmt.Errorf("pushing %s to %s: %w", name, dest, err))
 	}
 	return nil
 }
@@ -91,3 +93,26 @@ func parseDestination(dest string) (types.ImageReference, error) {
 	}
 	return ref, nil
 }
+
+// registryError gives a registry's refusal podman's words: the library
+// shortens the registry's "unauthorized: authentication required" to
+// "authentication required", which scripts written for podman 4.3 match.
+func registryError(err error) error {
+	var ec errcode.Error
+	if !errors.As(err, &ec) || ec.Code != errcode.ErrorCodeUnauthorized || ec.Message != ec.Code.Message() {
+		return err
+	}
+	msg := err.Error()
+	if !strings.HasSuffix(msg, ec.Message) || strings.HasSuffix(msg, ec.Error()) {
+		return err
+	}
+	return &rewordedError{msg: strings.TrimSuffix(msg, ec.Message) + ec.Error(), err: err}
+}
+
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }
