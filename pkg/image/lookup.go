@@ -44,7 +44,7 @@ func hasRegistry(name string) bool {
 
 // Lookup finds a local image by full or partial ID, full name, or short name.
 func (r *Runtime) Lookup(name string) (*storage.Image, error) {
-	name = strings.TrimPrefix(name, "containers-storage:")
+	name = dropTagOfDigested(strings.TrimPrefix(name, "containers-storage:"))
 	id := strings.TrimPrefix(name, "sha256:")
 	if isHexPrefix(id) {
 		if img, err := r.store.Image(id); err == nil {
@@ -145,4 +145,21 @@ func isHexPrefix(s string) bool {
 		}
 	}
 	return true
+}
+
+// dropTagOfDigested turns NAME:TAG@DIGEST into NAME@DIGEST, as podman does:
+// the digest names the image, the tag adds nothing the library accepts.
+// Anything else is returned as it is.
+func dropTagOfDigested(name string) string {
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return name
+	}
+	named, isNamed := ref.(reference.Named)
+	_, tagged := ref.(reference.Tagged)
+	digested, isDigested := ref.(reference.Digested)
+	if !isNamed || !tagged || !isDigested {
+		return name
+	}
+	return named.Name() + "@" + digested.Digest().String()
 }

@@ -99,7 +99,7 @@ func (r *Runtime) Pull(ctx context.Context, name string, opts CopyOptions) (*sto
 		}
 		return r.pullFrom(ctx, src, "", sys, opts)
 	}
-	name = strings.TrimPrefix(strings.TrimPrefix(name, "docker:"), "//")
+	name = dropTagOfDigested(strings.TrimPrefix(strings.TrimPrefix(name, "docker:"), "//"))
 	if _, err := reference.ParseNormalizedNamed(name); err != nil {
 		return nil, fmt.Errorf("parsing reference %q: %w", name, err)
 	}

@@ -181,6 +181,7 @@ func (r *Runtime) Tag(img *storage.Image, name string) error {
 func (r *Runtime) Untag(img *storage.Image, name string) error {
 	names := img.Names
 	if name != "" {
+		name = dropTagOfDigested(name)
 		n, err := NormalizeName(name)
 		if err != nil {
 			return err

@@ -69,6 +69,15 @@ func TestPushPull(t *testing.T) {
 			t.Errorf("pull -q printed progress:\n%s", r.Stderr)
 		}
 
+		// NAME:TAG@DIGEST pulls by the digest, as podman's does; untag of
+		// that name leaves the tag.
+		digest := e.BerthOK("inspect", "--format", "{{.Digest}}", ref).Out()
+		if got := e.BerthOK("pull", "-q", "--tls-verify=false", ref+"@"+digest).Out(); got != id {
+			t.Errorf("pull by tag@digest gave %q, want %s", got, id)
+		}
+		e.BerthOK("untag", ref, ref+"@"+digest)
+		e.BerthOK("image", "exists", ref)
+
 		// The image pulled back pushes again (to another repository).
 		ref2 := reg.Ref("busybox-again")
 		e.BerthOK("push", "-q", "--tls-verify=false", ref, "docker://"+ref2)
