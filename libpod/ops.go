@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/pkg/image"
+	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
 	"go.podman.io/storage"
 	"go.podman.io/storage/pkg/archive"
@@ -93,6 +94,28 @@ func (c *Container) Mount() (string, error) {
 	return st.Mount(c.ID(), "")
 }
 
+// MountPoint returns where the container's root filesystem is mounted, ""
+// when it is not (by `mount`, a running container or another tool).
+func (c *Container) MountPoint() (string, error) {
+	st, err := c.rt.Store()
+	if err != nil {
+		return "", err
+	}
+	n, err := st.Mounted(c.ID())
+	if err != nil || n == 0 {
+		return "", err
+	}
+	sc, err := st.Container(c.ID())
+	if err != nil {
+		return "", err
+	}
+	l, err := st.Layer(sc.LayerID)
+	if err != nil {
+		return "", err
+	}
+	return l.MountPoint, nil
+}
+
 // Unmount releases one Mount of the container's root filesystem.
 func (c *Container) Unmount(force bool) error {
 	st, err := c.rt.Store()
@@ -127,7 +150,18 @@ type Change struct {
 	Path string
 }
 
-// Diff lists what the container changed compared with its image.
+// engineInodes are the mount points the engine (or the OCI runtime) creates
+// in every container's root filesystem: `diff` leaves them out, as podman
+// does. What a container writes below them is listed.
+var engineInodes = map[string]bool{
+	"/dev": true, "/proc": true, "/sys": true, "/run": true, "/etc/mtab": true,
+	"/etc/hostname": true, "/etc/hosts": true, "/etc/resolv.conf": true,
+	"/run/.containerenv": true, "/run/secrets": true, "/run/notify": true,
+	specgen.InitPath: true,
+}
+
+// Diff lists what the container changed compared with its image, without
+// the mount points berth itself provides.
 func (c *Container) Diff() ([]Change, error) {
 	st, err := c.rt.Store()
 	if err != nil {
@@ -147,6 +181,9 @@ func (c *Container) Diff() ([]Change, error) {
 	}
 	out := make([]Change, 0, len(changes))
 	for _, ch := range changes {
+		if engineInodes[ch.Path] {
+			continue
+		}
 		kind := "C"
 		switch ch.Kind {
 		case archive.ChangeAdd:
