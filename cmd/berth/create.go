@@ -43,6 +43,9 @@ type createFlags struct {
 	pidsLimit                                                               int64
 	cpuShares                                                               uint64
 	oomScoreAdj                                                             int
+	// flags of the container-commands work (issue 11)
+	unsetEnv, hostUsers, attach []string
+	unsetEnvAll                 bool
 }
 
 func (f *createFlags) add(cmd *cobra.Command) {
@@ -109,6 +112,10 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.sysctls, "sysctl", nil, "sysctl options")
 	fl.StringVar(&f.umask, "umask", "", "set umask in container (default 0022)")
 	fl.IntVar(&f.oomScoreAdj, "oom-score-adj", 0, "tune the host's OOM preferences (-1000 to 1000)")
+	fl.StringArrayVar(&f.unsetEnv, "unsetenv", nil, "unset environment default variables in container")
+	fl.BoolVar(&f.unsetEnvAll, "unsetenv-all", false, "unset all default environment variables in container")
+	fl.StringSliceVar(&f.hostUsers, "hostuser", nil, "host user account to add to /etc/passwd within container")
+	fl.StringSliceVarP(&f.attach, "attach", "a", nil, "attach to STDIN, STDOUT or STDERR")
 }
 
 var containerNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -482,6 +489,18 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	// environment
 	if o.Env, err = environment(f, o.Image); err != nil {
 		return nil, err
+	}
+	o.UnsetEnv, o.UnsetEnvAll = f.unsetEnv, f.unsetEnvAll
+	o.HostUsers = f.hostUsers
+	for _, a := range f.attach {
+		switch strings.ToLower(a) {
+		case "stdin", "stdout", "stderr":
+		default:
+			return nil, fmt.Errorf("invalid stream %q for --attach - must be one of stdin, stdout, or stderr: invalid argument", a)
+		}
+	}
+	if len(f.attach) > 0 && f.logDriver == "passthrough" {
+		return nil, errors.New("cannot specify --attach with --log-driver=passthrough: invalid argument")
 	}
 
 	// ports
