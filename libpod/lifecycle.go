@@ -288,7 +288,8 @@ func (c *Container) waitCleaned() error {
 // Wait blocks until the container is in one of the given statuses (by
 // default exited) and returns its exit code.
 func (c *Container) Wait(conditions []string, interval time.Duration) (int32, error) {
-	if len(conditions) == 0 {
+	defaultCond := len(conditions) == 0
+	if defaultCond {
 		conditions = []string{StatusExited}
 	}
 	for {
@@ -297,6 +298,10 @@ func (c *Container) Wait(conditions []string, interval time.Duration) (int32, er
 			return -1, err
 		}
 		lock.unlock()
+		if defaultCond && c.State.Status == StatusCreated && c.State.MonitorPid == 0 {
+			// never started: podman's wait returns at once (exit code 0)
+			return c.State.ExitCode, nil
+		}
 		for _, want := range conditions {
 			if c.State.Status == want || want == "stopped" && c.State.Status == StatusExited {
 				return c.State.ExitCode, nil

@@ -171,13 +171,42 @@ func (c *Container) Diff() ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding storage of %s: %w", c.Name(), err)
 	}
-	layer, err := st.Layer(sc.LayerID)
+	return layerChanges(st, sc.LayerID, c.Name())
+}
+
+// DiffStorage is `diff` of what berth did not create: a container of
+// another tool in the store (a buildah working container, podman's), else
+// an image (the changes of its top layer), found by name or ID, as podman
+// does. It returns storage.ErrLayerUnknown when nothing matches.
+func (r *Runtime) DiffStorage(nameOrID string) ([]Change, error) {
+	st, err := r.Store()
 	if err != nil {
 		return nil, err
 	}
+	if sc, err := st.Container(nameOrID); err == nil {
+		return layerChanges(st, sc.LayerID, nameOrID)
+	}
+	if img, err := st.Image(nameOrID); err == nil {
+		return layerChanges(st, img.TopLayer, nameOrID)
+	}
+	if ir, err := r.Images(); err == nil {
+		if img, err := ir.Lookup(nameOrID); err == nil {
+			return layerChanges(st, img.TopLayer, nameOrID)
+		}
+	}
+	return nil, fmt.Errorf("%s not found: %w", nameOrID, storage.ErrLayerUnknown)
+}
+
+// layerChanges lists the changes of a layer against its parent, without
+// the engine's mount points.
+func layerChanges(st storage.Store, layerID, what string) ([]Change, error) {
+	layer, err := st.Layer(layerID)
+	if err != nil {
+		return nil, fmt.Errorf("finding the layer of %s: %w", what, err)
+	}
 	changes, err := st.Changes(layer.Parent, layer.ID)
 	if err != nil {
-		return nil, fmt.Errorf("computing changes of %s: %w", c.Name(), err)
+		return nil, fmt.Errorf("computing changes of %s: %w", what, err)
 	}
 	out := make([]Change, 0, len(changes))
 	for _, ch := range changes {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/berth-containers/berth/libpod"
+	"github.com/berth-containers/berth/libpod/state"
 	"github.com/berth-containers/berth/rootless"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -40,7 +41,7 @@ func newRestartCommand() *cobra.Command {
 				if running && c.State.Status != libpod.StatusRunning {
 					return errSkip
 				}
-				return startFailure(c.Restart(stopTimeout(cmd, c, timeout)))
+				return c.Restart(stopTimeout(cmd, c, timeout))
 			})
 		},
 	}
@@ -403,17 +404,27 @@ func newDiffCommand() *cobra.Command {
 			case !latest && len(args) != 1:
 				return errors.New("diff requires exactly one container")
 			}
-			sel := ctrSelect{latest: latest}
-			targets, err := sel.resolve(args)
-			if err != nil {
-				if latest {
+			var changes []libpod.Change
+			if latest {
+				targets, err := (&ctrSelect{latest: true}).resolve(nil)
+				if err != nil {
 					return fmt.Errorf("unable to get latest container: %w", err)
 				}
-				return err
-			}
-			changes, err := targets[0].c.Diff()
-			if err != nil {
-				return err
+				if changes, err = targets[0].c.Diff(); err != nil {
+					return err
+				}
+			} else {
+				c, err := runtime().LookupContainer(args[0])
+				switch {
+				case err == nil:
+					changes, err = c.Diff()
+				case errors.Is(err, state.ErrNoSuchContainer):
+					// another tool's container, or an image, as podman
+					changes, err = runtime().DiffStorage(args[0])
+				}
+				if err != nil {
+					return err
+				}
 			}
 			if format == "json" {
 				var out struct {

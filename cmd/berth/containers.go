@@ -163,7 +163,8 @@ func newStartCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return startFailure(runOnTargets(targets, func(c *libpod.Container) error {
+			// unlike run, a failed start exits 125 whatever the cause (podman)
+			return runOnTargets(targets, func(c *libpod.Container) error {
 				if sel.all && c.State.Status == libpod.StatusRunning {
 					return errSkip // podman's start --all leaves running containers alone
 				}
@@ -171,8 +172,8 @@ func newStartCommand() *cobra.Command {
 				if errors.Is(err, libpod.ErrAlreadyRunning) {
 					return nil
 				}
-				return startFailure(err)
-			}))
+				return err
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach container's STDOUT and STDERR")

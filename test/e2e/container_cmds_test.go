@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"reflect"
@@ -150,7 +151,27 @@ func TestDiffOnlyContainerChanges(t *testing.T) {
 			t.Fatalf("diff -l = %q, want %q", got, lines)
 		}
 		e.BerthFail(125, "diff", "--format", "table", "changer")
-		e.BerthFail(125, "diff", "nosuchctr")
+		r := e.BerthFail(125, "diff", "nosuchctr")
+		if !strings.Contains(r.Stderr, "Error: nosuchctr not found: layer not known") {
+			t.Fatalf("diff nosuchctr: %s", r.Stderr)
+		}
+		// an image: the changes of its top layer
+		if d := e.BerthOK("diff", img).Stdout; !strings.Contains(d, "A /bin/busybox\n") {
+			t.Fatalf("diff IMAGE:\n%s", d)
+		}
+		// a container of another tool sharing the store
+		if _, err := exec.LookPath("buildah"); err != nil {
+			t.Skip("buildah is not installed")
+		}
+		bargs := []string{"--root", e.Root, "--runroot", e.RunRoot, "--storage-driver", "overlay"}
+		if r := e.Run("buildah", append(bargs, "from", "--name", "bctr", img)...); r.ExitCode != 0 {
+			t.Fatalf("buildah from: %s", r.describe())
+		}
+		if r := e.Run("buildah", append(bargs, "copy", "bctr", e.WriteFile("added.txt", "x\n"), "/added.txt")...); r.ExitCode != 0 {
+			t.Fatalf("buildah copy: %s", r.describe())
+		}
+		ccStdout(t, e.BerthOK("diff", "bctr"), "A /added.txt")
+		e.Run("buildah", append(bargs, "rm", "bctr")...)
 	})
 }
 
@@ -257,5 +278,28 @@ func TestRunEnvAndAttachFlags(t *testing.T) {
 			t.Fatalf("-a stderr: stdout %q stderr %q", r.Stdout, r.Stderr)
 		}
 		e.BerthFail(125, "run", "--rm", "-a", "stdfoo", img, "true")
+	})
+}
+
+// wait on a container that never ran returns at once; start of one whose
+// command is missing exits 125 (not run's 127); kill's signals as podman's.
+func TestWaitStartKillEdges(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("create", "--name", "never", img, "/no/such/command")
+		ccStdout(t, e.BerthOK("wait", "never"), "0")
+		e.BerthFail(125, "start", "never")
+		e.BerthOK("wait", "never")
+		for sig, msg := range map[string]string{"0": "invalid signal: 0", "-0": "invalid signal: 0", "SIGBADSIG": "invalid signal: SIGBADSIG",
+			"65": "valid signals are 1 through 64", "-65": "valid signals are 1 through 64"} {
+			r := e.BerthFail(125, "kill", "-s", sig, "nosuchctr")
+			if strings.TrimSpace(r.Stderr) != "Error: "+msg {
+				t.Fatalf("kill -s %s: %q, want %q", sig, r.Stderr, msg)
+			}
+		}
+		e.BerthOK("run", "-d", "--name", "sig", "--network", "none", img, "sh", "-c", "trap 'exit 3' HUP; echo READY; while :; do sleep 0.1; done")
+		waitFor(t, func() bool { return e.Berth("logs", "sig").Out() == "READY" })
+		ccStdout(t, e.BerthOK("kill", "-s", "-HUP", "sig"), "sig")
+		ccStdout(t, e.BerthOK("wait", "sig"), "3")
 	})
 }
