@@ -157,7 +157,8 @@ func (c *Container) prepareWorkDir(rootfs string, o *specgen.Options, uid, gid i
 				return nil
 			}
 		}
-		return fmt.Errorf("workdir %q does not exist on container %s", wd, c.ID())
+		// podman exits 126 (cannot invoke) for it, as for a start failure
+		return &StartError{Code: 126, Err: fmt.Errorf("workdir %q does not exist on container %s", wd, c.ID())}
 	}
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		return fmt.Errorf("creating the working directory %s: %w", wd, err)

@@ -259,7 +259,7 @@ func TestPasswdEntries(t *testing.T) {
 	})
 }
 
-// --unsetenv, --unsetenv-all and run --attach, as podman.
+// --unsetenv, --unsetenv-all, run --attach and a missing --workdir, as podman.
 func TestRunEnvAndAttachFlags(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *Env) {
 		img := containerEnv(t, e)
@@ -278,6 +278,11 @@ func TestRunEnvAndAttachFlags(t *testing.T) {
 			t.Fatalf("-a stderr: stdout %q stderr %q", r.Stdout, r.Stderr)
 		}
 		e.BerthFail(125, "run", "--rm", "-a", "stdfoo", img, "true")
+		// a --workdir the image lacks (and no mount provides): podman's 126
+		r = e.BerthFail(126, "run", "--rm", "--network", "none", "--workdir", "/i/do/not/exist", img, "pwd")
+		if !strings.Contains(r.Stderr, `workdir "/i/do/not/exist" does not exist on container`) {
+			t.Fatalf("missing --workdir: %s", r.Stderr)
+		}
 	})
 }
 
