@@ -269,7 +269,10 @@ func TimezoneFile(tz string) (string, error) {
 // in runDir bind-mounted over them. A file the image lacks, or that a mount
 // of the user provides, is left alone.
 func (c *Container) addPasswdEntries(rootfs, runDir string, o *specgen.Options) error {
-	req := specgen.PasswdRequest{User: o.User, WorkDir: o.WorkDir}
+	if o.NoPasswd {
+		return nil
+	}
+	req := specgen.PasswdRequest{User: o.User, WorkDir: o.WorkDir, Entry: o.PasswdEntry}
 	if req.User == "" && o.Image != nil {
 		req.User = o.Image.User
 	}

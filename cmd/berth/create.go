@@ -45,7 +45,8 @@ type createFlags struct {
 	oomScoreAdj                                                             int
 	// flags of the container-commands work (issue 11)
 	unsetEnv, hostUsers, attach []string
-	unsetEnvAll                 bool
+	unsetEnvAll, passwd         bool
+	passwdEntry                 string
 }
 
 func (f *createFlags) add(cmd *cobra.Command) {
@@ -116,6 +117,8 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.unsetEnvAll, "unsetenv-all", false, "unset all default environment variables in container")
 	fl.StringSliceVar(&f.hostUsers, "hostuser", nil, "host user account to add to /etc/passwd within container")
 	fl.StringSliceVarP(&f.attach, "attach", "a", nil, "attach to STDIN, STDOUT or STDERR")
+	fl.BoolVar(&f.passwd, "passwd", true, "add entries to /etc/passwd and /etc/group")
+	fl.StringVar(&f.passwdEntry, "passwd-entry", "", "entry to write to /etc/passwd ($USERNAME, $UID, $GID, $NAME, $HOME)")
 }
 
 var containerNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -492,6 +495,7 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	}
 	o.UnsetEnv, o.UnsetEnvAll = f.unsetEnv, f.unsetEnvAll
 	o.HostUsers = f.hostUsers
+	o.NoPasswd, o.PasswdEntry = !f.passwd, f.passwdEntry
 	for _, a := range f.attach {
 		switch strings.ToLower(a) {
 		case "stdin", "stdout", "stderr":

@@ -84,6 +84,10 @@ type Options struct {
 	// HostUsers are --hostuser values (names or UIDs of host users): the
 	// engine adds them to the container's /etc/passwd (see PasswdAdditions).
 	HostUsers []string `json:",omitempty"`
+	// NoPasswd is --passwd=false: nothing is added to /etc/passwd and
+	// /etc/group. PasswdEntry is --passwd-entry (see PasswdRequest.Entry).
+	NoPasswd    bool   `json:",omitempty"`
+	PasswdEntry string `json:",omitempty"`
 	// Umask is the process umask; nil is 0022.
 	Umask *uint32
 	// Terminal is -t.

@@ -3,6 +3,7 @@ package specgen
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -36,6 +37,18 @@ type PasswdRequest struct {
 	// user's home directory is used when it (or a directory above it) is
 	// mounted.
 	MountDests []string
+	// Entry is --passwd-entry: the template of a user's line, with
+	// $USERNAME, $UID, $GID, $NAME and $HOME; "" is podman's format.
+	Entry string
+}
+
+// entry formats one /etc/passwd line.
+func (req *PasswdRequest) entry(username, uid, gid, name, home string) string {
+	if req.Entry == "" {
+		return fmt.Sprintf("%s:*:%s:%s:%s:%s:/bin/sh\n", username, uid, gid, name, home)
+	}
+	r := strings.NewReplacer("$USERNAME", username, "$UID", uid, "$GID", gid, "$NAME", name, "$HOME", home)
+	return r.Replace(req.Entry) + "\n"
 }
 
 // PasswdAdditions returns the lines to append to /etc/passwd and
@@ -96,7 +109,7 @@ func PasswdAdditions(rootfs string, req PasswdRequest) (passwd, group string, er
 				break
 			}
 		}
-		fmt.Fprintf(&pw, "%s:*:%s:%s:%s:%s:/bin/sh\n", u.Name, u.UID, u.GID, u.Gecos, home)
+		pw.WriteString(req.entry(u.Name, u.UID, u.GID, u.Gecos, home))
 	}
 	for _, u := range req.HostUsers {
 		addHostUser(u)
@@ -120,7 +133,8 @@ func PasswdAdditions(rootfs string, req PasswdRequest) (passwd, group string, er
 					return "", "", err
 				}
 			}
-			fmt.Fprintf(&pw, "%d:*:%d:%d:container user:%s:/bin/sh\n", uid, uid, gid, workDir)
+			id := strconv.FormatUint(uint64(uid), 10)
+			pw.WriteString(req.entry(id, id, strconv.FormatUint(uint64(gid), 10), "container user", workDir))
 		}
 		g := userPart
 		if groupPart != "" {

@@ -58,6 +58,10 @@ func TestPasswdAdditions(t *testing.T) {
 		{"hostuser and --user of the same UID: one entry",
 			PasswdRequest{HostUsers: []HostUser{me}, User: "1000"},
 			"alice:*:1000:1000:Alice A:/:/bin/sh\n", "1000:x:1000:1000\n"},
+		{"--passwd-entry, numeric user", PasswdRequest{User: "1234", WorkDir: "/srv", Entry: "X$USERNAME:$UID:$GID:$NAME:$HOME"},
+			"X1234:1234:0:container user:/srv\n", "1234:x:1234:1234\n"},
+		{"--passwd-entry, hostuser", PasswdRequest{HostUsers: []HostUser{{Name: "daemon", UID: "1", GID: "1"}}, Entry: "X$USERNAME:$UID"},
+			"Xdaemon:1\n", ""},
 	} {
 		p, g, err := PasswdAdditions(root, tt.req)
 		if err != nil || p != tt.passwd || g != tt.group {

@@ -218,6 +218,11 @@ func TestPasswdEntries(t *testing.T) {
 		ccStdout(t, e.BerthOK("run", "--rm", "--network", "none", "--hostuser", "daemon", img, "grep", "^daemon:", "/etc/passwd"),
 			"daemon:*:1:1:daemon:/:/bin/sh")
 		e.BerthFail(126, "run", "--rm", "--network", "none", "--hostuser", "bogususer", img, "true")
+		// --passwd=false adds nothing; --passwd-entry is the line's template
+		r = e.BerthOK("run", "--rm", "--network", "none", "--passwd=false", "--user", "1234", img, "sh", "-c", "grep -c 1234 /etc/passwd /etc/group; true")
+		ccStdout(t, r, "/etc/passwd:0\n/etc/group:0")
+		r = e.BerthOK("run", "--rm", "--network", "none", "--passwd-entry", "X$USERNAME:$UID:$GID:$NAME:$HOME", "--user", "1234", img, "tail", "-1", "/etc/passwd")
+		ccStdout(t, r, "X1234:1234:0:container user:/")
 		// read-only: the additions are bind-mounted, the image's file is intact
 		e.BerthOK("run", "--name", "ro", "--read-only", "--network", "none", "--user", "4321", img, "grep", "-q", "^4321:", "/etc/passwd")
 		if d := e.BerthOK("diff", "ro").Stdout; strings.Contains(d, "/etc/passwd") {
