@@ -45,7 +45,9 @@ func TestContainerCmdsPrintInput(t *testing.T) {
 		// signals only running ones
 		other := e.BerthOK("create", "--name", "other", "--network", "none", img, "sleep", "1000").Out()
 		ccStdout(t, e.BerthOK("start", "--all"), other)
-		ccStdout(t, e.BerthOK("kill", "-a"), strings.Join(ccSortedIDs(id, other), "\n"))
+		if got := ccSortedLines(e.BerthOK("kill", "-a")); !reflect.DeepEqual(got, ccSortedIDs(id, other)) {
+			t.Fatalf("kill -a printed %q, want both IDs", got)
+		}
 		for _, c := range []string{id, other} {
 			e.BerthOK("wait", c)
 		}
