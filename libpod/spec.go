@@ -151,9 +151,13 @@ func (c *Container) prepareWorkDir(rootfs string, o *specgen.Options, uid, gid i
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("checking the working directory %s: %w", wd, err)
 	case explicit:
-		// A mount may provide it; otherwise podman refuses it.
+		// A mount may provide it, or a mount below it (the runtime creates
+		// the directories up to a mount point); otherwise podman refuses it.
 		for _, m := range o.Mounts {
 			if rel, err := filepath.Rel(m.Destination, wd); err == nil && !strings.HasPrefix(rel, "..") {
+				return nil
+			}
+			if rel, err := filepath.Rel(wd, m.Destination); err == nil && !strings.HasPrefix(rel, "..") {
 				return nil
 			}
 		}

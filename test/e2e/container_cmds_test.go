@@ -290,6 +290,9 @@ func TestRunEnvAndAttachFlags(t *testing.T) {
 		if !strings.Contains(r.Stderr, `workdir "/i/do/not/exist" does not exist on container`) {
 			t.Fatalf("missing --workdir: %s", r.Stderr)
 		}
+		// ... unless a mount below it makes the runtime create it
+		content := e.WriteFile("content", "mounted\n")
+		ccStdout(t, e.BerthOK("run", "--rm", "--network", "none", "--workdir", "/NotOnTheImage", "-v", content+":/NotOnTheImage/foo", img, "cat", "foo"), "mounted")
 	})
 }
 
