@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-containers/berth/pkg/specgen"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -18,7 +19,7 @@ import (
 type ExecOptions struct {
 	Cmd        []string
 	Env        []string
-	User       string // uid[:gid], numeric (names are resolved by the caller)
+	User       string // uid[:gid]; names are resolved in the container's /etc/passwd and /etc/group
 	WorkDir    string
 	Terminal   bool
 	Detach     bool
@@ -69,7 +70,15 @@ func (c *Container) ExecCommand(o ExecOptions) (*exec.Cmd, func(), error) {
 		var uid, gid uint32
 		n, _ := fmt.Sscanf(o.User, "%d:%d", &uid, &gid)
 		if n == 0 {
-			return nil, nil, fmt.Errorf("exec --user %q: only numeric uid[:gid] is supported so far", o.User)
+			// a name: resolved in the container's /etc/passwd and /etc/group
+			if c.State.Mountpoint == "" {
+				return nil, nil, fmt.Errorf("exec --user %q: the container's root filesystem is not mounted", o.User)
+			}
+			eu, err := specgen.ResolveUser(c.State.Mountpoint, o.User, nil)
+			if err != nil {
+				return nil, nil, fmt.Errorf("exec --user %q: %w", o.User, err)
+			}
+			uid, gid = eu.UID, eu.GID
 		}
 		p.User = specs.User{UID: uid, GID: gid}
 	}

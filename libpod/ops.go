@@ -95,6 +95,28 @@ func (c *Container) Mount() (string, error) {
 	return st.Mount(c.ID(), "")
 }
 
+// MountPoint returns where the container's root filesystem is mounted, ""
+// when it is not (by `mount`, a running container or another tool).
+func (c *Container) MountPoint() (string, error) {
+	st, err := c.rt.Store()
+	if err != nil {
+		return "", err
+	}
+	n, err := st.Mounted(c.ID())
+	if err != nil || n == 0 {
+		return "", err
+	}
+	sc, err := st.Container(c.ID())
+	if err != nil {
+		return "", err
+	}
+	l, err := st.Layer(sc.LayerID)
+	if err != nil {
+		return "", err
+	}
+	return l.MountPoint, nil
+}
+
 // Unmount releases one Mount of the container's root filesystem.
 func (c *Container) Unmount(force bool) error {
 	st, err := c.rt.Store()
@@ -129,7 +151,18 @@ type Change struct {
 	Path string
 }
 
-// Diff lists what the container changed compared with its image.
+// engineInodes are the mount points the engine (or the OCI runtime) creates
+// in every container's root filesystem: `diff` leaves them out, as podman
+// does. What a container writes below them is listed.
+var engineInodes = map[string]bool{
+	"/dev": true, "/proc": true, "/sys": true, "/run": true, "/etc/mtab": true,
+	"/etc/hostname": true, "/etc/hosts": true, "/etc/resolv.conf": true,
+	"/run/.containerenv": true, "/run/secrets": true, "/run/notify": true,
+	specgen.InitPath: true,
+}
+
+// Diff lists what the container changed compared with its image, without
+// the mount points berth itself provides.
 func (c *Container) Diff() ([]Change, error) {
 	st, err := c.rt.Store()
 	if err != nil {
@@ -139,16 +172,48 @@ func (c *Container) Diff() ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding storage of %s: %w", c.Name(), err)
 	}
-	layer, err := st.Layer(sc.LayerID)
+	return layerChanges(st, sc.LayerID, c.Name())
+}
+
+// DiffStorage is `diff` of what berth did not create: a container of
+// another tool in the store (a buildah working container, podman's), else
+// an image (the changes of its top layer), found by name or ID, as podman
+// does. It returns storage.ErrLayerUnknown when nothing matches.
+func (r *Runtime) DiffStorage(nameOrID string) ([]Change, error) {
+	st, err := r.Store()
 	if err != nil {
 		return nil, err
 	}
+	if sc, err := st.Container(nameOrID); err == nil {
+		return layerChanges(st, sc.LayerID, nameOrID)
+	}
+	if img, err := st.Image(nameOrID); err == nil {
+		return layerChanges(st, img.TopLayer, nameOrID)
+	}
+	if ir, err := r.Images(); err == nil {
+		if img, err := ir.Lookup(nameOrID); err == nil {
+			return layerChanges(st, img.TopLayer, nameOrID)
+		}
+	}
+	return nil, fmt.Errorf("%s not found: %w", nameOrID, storage.ErrLayerUnknown)
+}
+
+// layerChanges lists the changes of a layer against its parent, without
+// the engine's mount points.
+func layerChanges(st storage.Store, layerID, what string) ([]Change, error) {
+	layer, err := st.Layer(layerID)
+	if err != nil {
+		return nil, fmt.Errorf("finding the layer of %s: %w", what, err)
+	}
 	changes, err := st.Changes(layer.Parent, layer.ID)
 	if err != nil {
-		return nil, fmt.Errorf("computing changes of %s: %w", c.Name(), err)
+		return nil, fmt.Errorf("computing changes of %s: %w", what, err)
 	}
 	out := make([]Change, 0, len(changes))
 	for _, ch := range changes {
+		if engineInodes[ch.Path] {
+			continue
+		}
 		kind := "C"
 		switch ch.Kind {
 		case archive.ChangeAdd:

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/berth-containers/berth/pkg/parse"
@@ -81,6 +83,12 @@ func (c *Container) generateSpec(rootfs string, files preparedFiles) (*specs.Spe
 		o.UserNS = m
 	}
 
+	// podman's additions to /etc/passwd and /etc/group (keep-id's user,
+	// --hostuser, a numeric --user), before the user is resolved in them.
+	if err := c.addPasswdEntries(rootfs, filepath.Dir(files.Hosts), &o); err != nil {
+		return nil, err
+	}
+
 	// The user, resolved in the container's /etc/passwd and /etc/group,
 	// owns a working directory berth creates and the sources of :U mounts.
 	user := o.User
@@ -143,13 +151,18 @@ func (c *Container) prepareWorkDir(rootfs string, o *specgen.Options, uid, gid i
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("checking the working directory %s: %w", wd, err)
 	case explicit:
-		// A mount may provide it; otherwise podman refuses it.
+		// A mount may provide it, or a mount below it (the runtime creates
+		// the directories up to a mount point); otherwise podman refuses it.
 		for _, m := range o.Mounts {
 			if rel, err := filepath.Rel(m.Destination, wd); err == nil && !strings.HasPrefix(rel, "..") {
 				return nil
 			}
+			if rel, err := filepath.Rel(wd, m.Destination); err == nil && !strings.HasPrefix(rel, "..") {
+				return nil
+			}
 		}
-		return fmt.Errorf("workdir %q does not exist on container %s", wd, c.ID())
+		// podman exits 126 (cannot invoke) for it, as for a start failure
+		return &StartError{Code: 126, Err: fmt.Errorf("workdir %q does not exist on container %s", wd, c.ID())}
 	}
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		return fmt.Errorf("creating the working directory %s: %w", wd, err)
@@ -252,4 +265,107 @@ func TimezoneFile(tz string) (string, error) {
 		return "", fmt.Errorf("invalid --tz %q: not a time zone file", tz)
 	}
 	return p, nil
+}
+
+// addPasswdEntries appends podman's lines (specgen.PasswdAdditions) to the
+// container's /etc/passwd and /etc/group, as podman 4.3 does: into the
+// container's own files, or, with a read-only root filesystem, into copies
+// in runDir bind-mounted over them. A file the image lacks, or that a mount
+// of the user provides, is left alone.
+func (c *Container) addPasswdEntries(rootfs, runDir string, o *specgen.Options) error {
+	if o.NoPasswd {
+		return nil
+	}
+	req := specgen.PasswdRequest{User: o.User, WorkDir: o.WorkDir, Entry: o.PasswdEntry}
+	if req.User == "" && o.Image != nil {
+		req.User = o.Image.User
+	}
+	if req.WorkDir == "" && o.Image != nil {
+		req.WorkDir = o.Image.WorkingDir
+	}
+	mounted := map[string]bool{}
+	for _, m := range o.Mounts {
+		req.MountDests = append(req.MountDests, filepath.Clean(m.Destination))
+		mounted[filepath.Clean(m.Destination)] = true
+	}
+	for _, name := range o.HostUsers {
+		u, err := lookupHostUser(name)
+		if err != nil {
+			return &StartError{Code: 126, Err: fmt.Errorf("--hostuser %s: %w", name, err)}
+		}
+		req.HostUsers = append(req.HostUsers, u)
+	}
+	if c.Config.UserNS != "" && rootless.UID() != 0 {
+		if uns, err := parse.ParseUserNS(c.Config.UserNS); err == nil && uns.Mode == parse.UserNSKeepID {
+			u, err := lookupHostUser(strconv.Itoa(rootless.UID()))
+			if err != nil {
+				return fmt.Errorf("--userns=keep-id: looking up the current user: %w", err)
+			}
+			req.Current = &u
+			if g, err := user.LookupGroupId(strconv.Itoa(rootless.GID())); err == nil {
+				req.CurrentGroup = &specgen.HostGroup{Name: g.Name, GID: g.Gid}
+			}
+		}
+	}
+	if len(req.HostUsers) == 0 && req.Current == nil && req.User == "" {
+		return nil
+	}
+	passwd, group, err := specgen.PasswdAdditions(rootfs, req)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, add string }{{"/etc/passwd", passwd}, {"/etc/group", group}} {
+		if f.add == "" || mounted[f.name] {
+			continue
+		}
+		p, err := securejoin.SecureJoin(rootfs, f.name)
+		if err != nil {
+			return fmt.Errorf("resolving %s in the container: %w", f.name, err)
+		}
+		st, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // podman does not create them
+		}
+		if err != nil {
+			return fmt.Errorf("adding users to %s: %w", f.name, err)
+		}
+		if !st.Mode().IsRegular() {
+			continue
+		}
+		if o.ReadOnly {
+			orig, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("adding users to %s: %w", f.name, err)
+			}
+			copyPath := filepath.Join(runDir, filepath.Base(f.name))
+			if err := os.WriteFile(copyPath, append(orig, f.add...), 0o644); err != nil {
+				return fmt.Errorf("adding users to %s: %w", f.name, err)
+			}
+			o.Mounts = append(o.Mounts, specs.Mount{Destination: f.name, Type: "bind", Source: copyPath, Options: []string{"rbind", "ro"}})
+			continue
+		}
+		fh, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			return fmt.Errorf("adding users to %s: %w", f.name, err)
+		}
+		_, werr := fh.WriteString(f.add)
+		cerr := fh.Close()
+		if werr != nil || cerr != nil {
+			return fmt.Errorf("adding users to %s: %w", f.name, errors.Join(werr, cerr))
+		}
+	}
+	return nil
+}
+
+// lookupHostUser finds a host user by name, else by UID, as podman does.
+func lookupHostUser(nameOrID string) (specgen.HostUser, error) {
+	u, err := user.Lookup(nameOrID)
+	if err != nil {
+		var err2 error
+		if u, err2 = user.LookupId(nameOrID); err2 != nil {
+			return specgen.HostUser{}, err
+		}
+	}
+	gecos, _, _ := strings.Cut(u.Name, ",")
+	return specgen.HostUser{Name: u.Username, UID: u.Uid, GID: u.Gid, Gecos: gecos, Home: u.HomeDir}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/berth-containers/berth/libpod"
+	"github.com/berth-containers/berth/libpod/state"
 	"github.com/berth-containers/berth/rootless"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -22,41 +23,60 @@ func moreContainerCommands() []*cobra.Command {
 }
 
 func newRestartCommand() *cobra.Command {
-	var all bool
+	var running bool
 	var timeout int
+	var sel ctrSelect
 	cmd := &cobra.Command{
 		Use:   "restart [options] CONTAINER [CONTAINER...]",
 		Short: "Restart one or more containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return forEachContainer(args, all, func(c *libpod.Container) error {
-				return startFailure(c.Restart(stopTimeout(cmd, c, timeout)))
-			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
+			if running && len(args) == 0 && !sel.latest && len(sel.cidfiles) == 0 {
+				sel.all = true
+			}
+			targets, err := sel.resolve(args)
+			if err != nil {
+				return err
+			}
+			return runOnTargets(targets, func(c *libpod.Container) error {
+				if running && c.State.Status != libpod.StatusRunning {
+					return errSkip
+				}
+				return c.Restart(stopTimeout(cmd, c, timeout))
+			})
 		},
 	}
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "restart all containers")
+	sel.addFlags(cmd, "restart all non-running containers", selectFlags{cidfile: true, filter: true, allShort: true})
+	cmd.Flags().BoolVar(&running, "running", false, "restart only running containers")
 	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait for stop before killing the container")
 	return cmd
 }
 
 func newPauseCommand(pause bool) *cobra.Command {
-	use, short := "pause", "Pause all the processes in one or more containers"
+	use, short, allHelp := "pause", "Pause all the processes in one or more containers", "pause all running containers"
 	if !pause {
-		use, short = "unpause", "Unpause the processes in one or more containers"
+		use, short, allHelp = "unpause", "Unpause the processes in one or more containers", "unpause all paused containers"
 	}
-	var all bool
+	var sel ctrSelect
 	cmd := &cobra.Command{
 		Use:   use + " [options] CONTAINER [CONTAINER...]",
 		Short: short,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return forEachContainer(args, all, func(c *libpod.Container) error {
+			targets, err := sel.resolve(args)
+			if err != nil {
+				return err
+			}
+			return runOnTargets(targets, func(c *libpod.Container) error {
+				if sel.all && (pause && c.State.Status != libpod.StatusRunning || !pause && c.State.Status != libpod.StatusPaused) {
+					return errSkip
+				}
 				if pause {
 					return c.Pause()
 				}
 				return c.Unpause()
-			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
+			})
 		},
 	}
-	cmd.Flags().BoolVarP(&all, "all", "a", false, use+" all containers")
+	sel.addFlags(cmd, allHelp, selectFlags{cidfile: true, filter: true, allShort: true})
 	return cmd
 }
 
@@ -212,34 +232,107 @@ func newAttachCommand() *cobra.Command {
 func inUnshare() bool { return os.Getenv("_BERTH_UNSHARE") != "" }
 
 func newMountCommand() *cobra.Command {
-	return &cobra.Command{
+	var all, latest, noTrunc bool
+	var format string
+	cmd := &cobra.Command{
 		Use:   "mount [options] [CONTAINER...]",
 		Short: "Mount a working container's root filesystem",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rootless.IsRootless() && !inUnshare() {
 				return errors.New("cannot run command \"berth mount\" in rootless mode, must execute `berth unshare` first")
 			}
-			if len(args) == 0 {
-				cs, err := runtime().Containers()
+			if format != "" && format != "json" {
+				return errors.New("only supported value for '--format' is 'json'")
+			}
+			if len(args) > 0 && (all || latest) {
+				return errors.New("--all, --latest and containers cannot be used together")
+			}
+			if len(args) == 0 && !all && !latest {
+				return listMounts(format == "json", noTrunc)
+			}
+			sel := ctrSelect{all: all, latest: latest}
+			targets, err := sel.resolve(args)
+			if err != nil {
+				return err
+			}
+			type mounted struct {
+				ID         string   `json:"id"`
+				Names      []string `json:"Names"`
+				Mountpoint string   `json:"mountpoint"`
+			}
+			var out []mounted
+			var lastErr error
+			for _, t := range targets {
+				p, err := t.c.Mount()
 				if err != nil {
+					if lastErr != nil {
+						fmt.Fprintln(os.Stderr, "Error:", lastErr)
+					}
+					lastErr = fmt.Errorf("mounting %s: %w", t.input, err)
+					continue
+				}
+				out = append(out, mounted{t.c.ID(), []string{t.c.Name()}, p})
+			}
+			switch {
+			case format == "json":
+				if err := printJSON(out); err != nil {
 					return err
 				}
-				for _, c := range cs {
-					if c.State.Mountpoint != "" {
-						fmt.Printf("%s %s\n", c.ID()[:12], c.State.Mountpoint)
-					}
+			case len(args) == 0: // --all, --latest: a table, as podman
+				for _, m := range out {
+					fmt.Printf("%s  %s\n", m.ID, m.Mountpoint)
 				}
-				return nil
+			default:
+				for _, m := range out {
+					fmt.Println(m.Mountpoint)
+				}
 			}
-			return forEachContainer(args, false, func(c *libpod.Container) error {
-				p, err := c.Mount()
-				if err == nil {
-					fmt.Println(p)
-				}
-				return err
-			}, nil)
+			return lastErr
 		},
 	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&all, "all", "a", false, "mount all containers")
+	fl.BoolVarP(&latest, "latest", "l", false, "act on the latest container berth is aware of")
+	fl.StringVar(&format, "format", "", "print the mounted containers in specified format (json)")
+	fl.BoolVar(&noTrunc, "no-trunc", false, "do not truncate output")
+	fl.BoolVar(&noTrunc, "notruncate", false, "do not truncate output")
+	_ = fl.MarkHidden("notruncate")
+	return cmd
+}
+
+// listMounts prints the containers whose root filesystem is mounted (by
+// `mount`, because they run, or by another tool on the same store).
+func listMounts(asJSON, noTrunc bool) error {
+	cs, err := runtime().Containers()
+	if err != nil {
+		return err
+	}
+	type mounted struct {
+		ID         string   `json:"id"`
+		Names      []string `json:"Names"`
+		Mountpoint string   `json:"mountpoint"`
+	}
+	out := []mounted{}
+	for _, c := range cs {
+		p, err := c.MountPoint()
+		if err != nil {
+			return fmt.Errorf("checking whether %s is mounted: %w", c.Name(), err)
+		}
+		if p != "" {
+			out = append(out, mounted{c.ID(), []string{c.Name()}, p})
+		}
+	}
+	if asJSON {
+		return printJSON(out)
+	}
+	for _, m := range out {
+		id := m.ID
+		if !noTrunc {
+			id = id[:12]
+		}
+		fmt.Printf("%s  %s\n", id, m.Mountpoint)
+	}
+	return nil
 }
 
 func newUnmountCommand() *cobra.Command {
@@ -251,7 +344,7 @@ func newUnmountCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return forEachContainer(args, all, func(c *libpod.Container) error {
 				return c.Unmount(force)
-			}, func(name string, c *libpod.Container) { fmt.Println(c.ID()) })
+			}, func(name string, c *libpod.Container) { fmt.Println(name) })
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "unmount all of the currently mounted containers")
@@ -297,24 +390,57 @@ func newExportCommand() *cobra.Command {
 
 func newDiffCommand() *cobra.Command {
 	var format string
+	var latest bool
 	cmd := &cobra.Command{
 		Use:   "diff [options] CONTAINER",
 		Short: "Inspect changes to the container's file systems",
-		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := runtime().LookupContainer(args[0])
-			if err != nil {
-				return containerError(args[0], err)
+			if format != "" && format != "json" {
+				return errors.New("only supported value for '--format' is 'json'")
 			}
-			changes, err := c.Diff()
-			if err != nil {
-				return err
+			switch {
+			case latest && len(args) > 0:
+				return errors.New("--latest and containers cannot be used together")
+			case !latest && len(args) != 1:
+				return errors.New("diff requires exactly one container")
+			}
+			var changes []libpod.Change
+			if latest {
+				targets, err := (&ctrSelect{latest: true}).resolve(nil)
+				if err != nil {
+					return fmt.Errorf("unable to get latest container: %w", err)
+				}
+				if changes, err = targets[0].c.Diff(); err != nil {
+					return err
+				}
+			} else {
+				c, err := runtime().LookupContainer(args[0])
+				switch {
+				case err == nil:
+					changes, err = c.Diff()
+				case errors.Is(err, state.ErrNoSuchContainer):
+					// another tool's container, or an image, as podman
+					changes, err = runtime().DiffStorage(args[0])
+				}
+				if err != nil {
+					return err
+				}
 			}
 			if format == "json" {
-				out := map[string][]string{}
+				var out struct {
+					Changed []string `json:"changed,omitempty"`
+					Added   []string `json:"added,omitempty"`
+					Deleted []string `json:"deleted,omitempty"`
+				}
 				for _, ch := range changes {
-					key := map[string]string{"A": "added", "C": "changed", "D": "deleted"}[ch.Kind]
-					out[key] = append(out[key], ch.Path)
+					switch ch.Kind {
+					case "A":
+						out.Added = append(out.Added, ch.Path)
+					case "D":
+						out.Deleted = append(out.Deleted, ch.Path)
+					default:
+						out.Changed = append(out.Changed, ch.Path)
+					}
 				}
 				return printJSON(out)
 			}
@@ -325,6 +451,7 @@ func newDiffCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", "change the output format (json)")
+	cmd.Flags().BoolVarP(&latest, "latest", "l", false, "act on the latest container berth is aware of")
 	return cmd
 }
 

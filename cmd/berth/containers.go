@@ -131,50 +131,74 @@ func forEachContainer(names []string, all bool, fn func(*libpod.Container) error
 
 func newStartCommand() *cobra.Command {
 	var attach, interactive bool
+	sel := ctrSelect{filterArgsOK: true}
 	cmd := &cobra.Command{
 		Use:   "start [options] CONTAINER [CONTAINER...]",
 		Short: "Start one or more containers",
-		Args:  requireArgs(1, "start requires at least one argument"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sel.all && len(args) > 0 {
+				return errors.New("either start all containers or the container(s) provided in the arguments")
+			}
+			if len(args) == 0 && !sel.all && !sel.latest && len(sel.filters) == 0 {
+				return errors.New("start requires at least one argument")
+			}
 			if attach {
-				if len(args) > 1 {
+				if len(args) > 1 || sel.all || len(sel.filters) > 0 {
 					return errors.New("you cannot start and attach multiple containers at once")
 				}
-				c, err := runtime().LookupContainer(args[0])
+				targets, err := sel.resolve(args)
 				if err != nil {
-					return containerError(args[0], err)
+					return err
 				}
+				if len(targets) == 0 {
+					return nil
+				}
+				c := targets[0].c
 				return runAttached(c, interactive, c.Config.Terminal, true, []byte{16, 17})
 			}
-			return forEachContainer(args, false, func(c *libpod.Container) error {
+			if len(args) == 0 && !sel.latest && len(sel.filters) > 0 {
+				sel.all = true
+			}
+			targets, err := sel.resolve(args)
+			if err != nil {
+				return err
+			}
+			// unlike run, a failed start exits 125 whatever the cause (podman)
+			return runOnTargets(targets, func(c *libpod.Container) error {
+				if sel.all && c.State.Status == libpod.StatusRunning {
+					return errSkip // podman's start --all leaves running containers alone
+				}
 				err := c.Start(nil)
 				if errors.Is(err, libpod.ErrAlreadyRunning) {
 					return nil
 				}
-				// podman: start exits 125 even where run exits 126/127
-				// (130-kill.bats "podman wait - exit codes")
 				return err
-			}, func(name string, c *libpod.Container) { fmt.Println(name) })
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach container's STDOUT and STDERR")
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "make STDIN available to the contained process")
+	sel.addFlags(cmd, "start all containers regardless of their state or configuration", selectFlags{filter: true})
 	return cmd
 }
 
 func newStopCommand() *cobra.Command {
-	var all bool
 	var timeout int
+	var sel ctrSelect
 	cmd := &cobra.Command{
 		Use:   "stop [options] CONTAINER [CONTAINER...]",
 		Short: "Stop one or more containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return forEachContainer(args, all, func(c *libpod.Container) error {
+			targets, err := sel.resolve(args)
+			if err != nil {
+				return err
+			}
+			return runOnTargets(targets, func(c *libpod.Container) error {
 				return c.Stop(stopTimeout(cmd, c, timeout))
-			}, func(name string, c *libpod.Container) { fmt.Println(name) })
+			})
 		},
 	}
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "stop all running containers")
+	sel.addFlags(cmd, "stop all running containers", selectFlags{cidfile: true, filter: true, ignore: true, allShort: true})
 	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait for stop before killing the container")
 	cmd.Flags().IntVar(&timeout, "timeout", 10, "seconds to wait for stop before killing the container")
 	_ = cmd.Flags().MarkHidden("timeout")
@@ -182,8 +206,8 @@ func newStopCommand() *cobra.Command {
 }
 
 func newKillCommand() *cobra.Command {
-	var all bool
 	var signal string
+	var sel ctrSelect
 	cmd := &cobra.Command{
 		Use:   "kill [options] CONTAINER [CONTAINER...]",
 		Short: "Kill one or more running containers with a specific signal",
@@ -192,15 +216,20 @@ func newKillCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return forEachContainer(args, all, func(c *libpod.Container) error {
-				if all && c.State.Status != libpod.StatusRunning {
-					return nil
+			targets, err := sel.resolve(args)
+			if err != nil {
+				return err
+			}
+			return runOnTargets(targets, func(c *libpod.Container) error {
+				err := c.Kill(sig)
+				if sel.all && errors.Is(err, libpod.ErrNotRunning) {
+					return errSkip
 				}
-				return c.Kill(sig)
-			}, func(name string, c *libpod.Container) { fmt.Println(name) })
+				return err
+			})
 		},
 	}
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal all running containers")
+	sel.addFlags(cmd, "signal all running containers", selectFlags{cidfile: true, allShort: true})
 	cmd.Flags().StringVarP(&signal, "signal", "s", "KILL", "signal to send to the container")
 	return cmd
 }

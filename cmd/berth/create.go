@@ -49,6 +49,10 @@ type createFlags struct {
 	preserveFDs   uint
 	rmi           bool
 	kernelMemory  string
+	// flags of the container-commands work (issue 11)
+	unsetEnv, hostUsers, attach []string
+	unsetEnvAll, passwd         bool
+	passwdEntry                 string
 }
 
 func (f *createFlags) add(cmd *cobra.Command) {
@@ -121,6 +125,12 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.UintVar(&f.preserveFDs, "preserve-fds", 0, "pass a number of additional file descriptors into the container")
 	fl.StringVar(&f.kernelMemory, "kernel-memory", "", "no longer supported: accepted, with a warning, and ignored (as podman)")
 	_ = fl.MarkHidden("kernel-memory")
+	fl.StringArrayVar(&f.unsetEnv, "unsetenv", nil, "unset environment default variables in container")
+	fl.BoolVar(&f.unsetEnvAll, "unsetenv-all", false, "unset all default environment variables in container")
+	fl.StringSliceVar(&f.hostUsers, "hostuser", nil, "host user account to add to /etc/passwd within container")
+	fl.StringSliceVarP(&f.attach, "attach", "a", nil, "attach to STDIN, STDOUT or STDERR")
+	fl.BoolVar(&f.passwd, "passwd", true, "add entries to /etc/passwd and /etc/group")
+	fl.StringVar(&f.passwdEntry, "passwd-entry", "", "entry to write to /etc/passwd ($USERNAME, $UID, $GID, $NAME, $HOME)")
 }
 
 // lifecycleConfig maps --conmon-pidfile, --preserve-fds and --rmi.
@@ -519,6 +529,19 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 	}
 	if o.Env, err = environment(f, o.Image, o.DefaultEnv); err != nil {
 		return nil, err
+	}
+	o.UnsetEnv, o.UnsetEnvAll = f.unsetEnv, f.unsetEnvAll
+	o.HostUsers = f.hostUsers
+	o.NoPasswd, o.PasswdEntry = !f.passwd, f.passwdEntry
+	for _, a := range f.attach {
+		switch strings.ToLower(a) {
+		case "stdin", "stdout", "stderr":
+		default:
+			return nil, fmt.Errorf("invalid stream %q for --attach - must be one of stdin, stdout, or stderr: invalid argument", a)
+		}
+	}
+	if len(f.attach) > 0 && f.logDriver == "passthrough" {
+		return nil, errors.New("cannot specify --attach with --log-driver=passthrough: invalid argument")
 	}
 
 	// ports

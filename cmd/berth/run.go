@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -101,7 +102,11 @@ func newRunCommand() *cobra.Command {
 				fmt.Println(c.ID())
 				return nil
 			}
-			err = runAttached(c, f.interactive, f.tty, sigProxy && !f.tty, keys)
+			if len(f.attach) > 0 {
+				err = runAttachedStreams(c, attachedStreams(f.attach, f.interactive), f.tty, sigProxy && !f.tty, keys)
+			} else {
+				err = runAttached(c, f.interactive, f.tty, sigProxy && !f.tty, keys)
+			}
 			removeAfterFailedStart(c, f.rm)
 			return err
 		},
@@ -150,6 +155,32 @@ func startFailure(err error) error {
 // runAttached starts the container attached to this terminal and returns
 // its exit code as the command's.
 func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []byte) error {
+	return runAttachedStreams(c, streamSet{stdin: stdin, stdout: true, stderr: true}, tty, sigProxy, detachKeys)
+}
+
+// streamSet says which of the terminal's streams a run attaches.
+type streamSet struct{ stdin, stdout, stderr bool }
+
+// attachedStreams is run --attach: only the streams named (stdin also with -i).
+func attachedStreams(names []string, interactive bool) streamSet {
+	s := streamSet{stdin: interactive}
+	for _, n := range names {
+		switch strings.ToLower(n) {
+		case "stdin":
+			s.stdin = true
+		case "stdout":
+			s.stdout = true
+		case "stderr":
+			s.stderr = true
+		}
+	}
+	return s
+}
+
+// runAttachedStreams is runAttached with a choice of streams; without
+// stdout and stderr it prints the container's ID once started, as podman.
+func runAttachedStreams(c *libpod.Container, set streamSet, tty, sigProxy bool, detachKeys []byte) error {
+	stdin := set.stdin
 	if tty {
 		if w, h, err := term.GetSize(int(os.Stdin.Fd())); err == nil {
 			c.SetConsoleSize(uint16(h), uint16(w))
@@ -166,7 +197,16 @@ func runAttached(c *libpod.Container, stdin, tty, sigProxy bool, detachKeys []by
 	if err != nil {
 		return runStartFailure(err)
 	}
-	streams := libpod.AttachStreams{Stdout: os.Stdout, Stderr: os.Stderr}
+	var streams libpod.AttachStreams
+	if set.stdout {
+		streams.Stdout = os.Stdout
+	}
+	if set.stderr {
+		streams.Stderr = os.Stderr
+	}
+	if !set.stdout && !set.stderr {
+		fmt.Println(c.ID())
+	}
 	if stdin {
 		streams.Stdin = os.Stdin
 		if tty {

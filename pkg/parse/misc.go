@@ -180,9 +180,13 @@ const (
 // StopSignal parses a signal given by name, with or without SIG and in any
 // case ("TERM", "sigkill", "SIGRTMIN+3"), or by number (1 to 64).
 func StopSignal(spec string) (syscall.Signal, error) {
+	spec = strings.TrimLeft(spec, "-") // -HUP, -1: as kill(1) and podman
 	if n, err := strconv.Atoi(spec); err == nil {
+		if n == 0 {
+			return 0, fmt.Errorf("invalid signal: %s", spec)
+		}
 		if n < 1 || n > sigRTMax {
-			return 0, fmt.Errorf("invalid signal %q: signal numbers go from 1 to %d", spec, sigRTMax)
+			return 0, fmt.Errorf("valid signals are 1 through %d", sigRTMax)
 		}
 		return syscall.Signal(n), nil
 	}
@@ -213,7 +217,7 @@ func StopSignal(spec string) (syscall.Signal, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("invalid signal %q: use a name such as SIGTERM or TERM, or a number from 1 to %d", spec, sigRTMax)
+	return 0, fmt.Errorf("invalid signal: %s", spec)
 }
 
 // PullPolicy values.

@@ -107,7 +107,7 @@ func TestStopSignal(t *testing.T) {
 	good := map[string]syscall.Signal{
 		"SIGTERM": syscall.SIGTERM, "TERM": syscall.SIGTERM, "term": syscall.SIGTERM, "sigkill": syscall.SIGKILL,
 		"9": syscall.SIGKILL, "15": syscall.SIGTERM, "64": 64, "SIGWINCH": syscall.SIGWINCH, "IOT": syscall.SIGABRT,
-		"SIGRTMIN": 34, "SIGRTMIN+3": 37, "RTMAX": 64, "RTMAX-2": 62, "SIGUSR1": syscall.SIGUSR1, "SIGCHLD": syscall.SIGCHLD,
+		"SIGRTMIN": 34, "SIGRTMIN+3": 37, "-1": syscall.SIGHUP, "-INT": syscall.SIGINT, "RTMAX": 64, "RTMAX-2": 62, "SIGUSR1": syscall.SIGUSR1, "SIGCHLD": syscall.SIGCHLD,
 	}
 	for in, want := range good {
 		if got, err := StopSignal(in); err != nil || got != want {
@@ -115,8 +115,9 @@ func TestStopSignal(t *testing.T) {
 		}
 	}
 	for in, msg := range map[string]string{
-		"FOO": `invalid signal "FOO"`, "0": "signal numbers go from 1 to 64", "99": "signal numbers go from 1 to 64",
-		"-1": "signal numbers go from 1 to 64", "SIGRTMIN+40": `invalid signal`, "RTMAX+1": "invalid signal", "": "invalid signal",
+		"FOO": "invalid signal: FOO", "-SIGBAD": "invalid signal: SIGBAD", "0": "invalid signal: 0", "-0": "invalid signal: 0",
+		"99": "valid signals are 1 through 64", "-65": "valid signals are 1 through 64",
+		"SIGRTMIN+40": `invalid signal`, "RTMAX+1": "invalid signal", "": "invalid signal",
 	} {
 		if _, err := StopSignal(in); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("StopSignal(%q) error = %v, want %q", in, err, msg)

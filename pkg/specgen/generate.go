@@ -89,6 +89,10 @@ func Generate(o *Options) (*specs.Spec, error) {
 	if o.Image != nil {
 		env = parse.MergeEnv(env, o.Image.Env)
 	}
+	if o.UnsetEnvAll {
+		env = nil
+	}
+	env = unsetEnv(env, o.UnsetEnv)
 	env = parse.MergeEnv(env, o.Env)
 	if eu.Home != "" && !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+eu.Home)
@@ -154,6 +158,21 @@ func Generate(o *Options) (*specs.Spec, error) {
 	}
 	s.Annotations = annotations(o, sig)
 	return s, nil
+}
+
+// unsetEnv removes the variables named in names from env.
+func unsetEnv(env, names []string) []string {
+	if len(names) == 0 {
+		return env
+	}
+	out := env[:0:0]
+	for _, e := range env {
+		name, _, _ := strings.Cut(e, "=")
+		if !contains(names, name) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func hasEnv(env []string, name string) bool {

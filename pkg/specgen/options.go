@@ -72,6 +72,11 @@ type Options struct {
 	// DefaultEnv is containers.conf's [containers] env: over the built-in
 	// PATH, TERM and container=podman, under the image's.
 	DefaultEnv []string
+	// UnsetEnv are --unsetenv names: removed from the defaults and the
+	// image's environment (not from Env). UnsetEnvAll is --unsetenv-all:
+	// neither the defaults nor the image's environment.
+	UnsetEnv    []string `json:",omitempty"`
+	UnsetEnvAll bool     `json:",omitempty"`
 	// WorkDir is --workdir; "" is the image's, else "/". The engine creates
 	// the image's if missing, and refuses a missing --workdir (podman does).
 	WorkDir string
@@ -79,6 +84,13 @@ type Options struct {
 	// USER, else root. GroupAdd is --group-add.
 	User     string
 	GroupAdd []string
+	// HostUsers are --hostuser values (names or UIDs of host users): the
+	// engine adds them to the container's /etc/passwd (see PasswdAdditions).
+	HostUsers []string `json:",omitempty"`
+	// NoPasswd is --passwd=false: nothing is added to /etc/passwd and
+	// /etc/group. PasswdEntry is --passwd-entry (see PasswdRequest.Entry).
+	NoPasswd    bool   `json:",omitempty"`
+	PasswdEntry string `json:",omitempty"`
 	// Umask is the process umask; nil is 0022.
 	Umask *uint32
 	// Terminal is -t.

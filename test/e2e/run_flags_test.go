@@ -59,7 +59,7 @@ func TestRunFlagsProcess(t *testing.T) {
 		wantContains(t, "--group-add", runOut(e, "--user", "1000:1000", "--group-add", "1234", img, "id", "-G"), "1234")
 		wantOut(t, "--workdir", runOut(e, "--workdir", "/tmp", img, "pwd"), "/tmp")
 		wantOut(t, "-w", runOut(e, "-w", "/etc", img, "pwd"), "/etc")
-		// podman refuses a --workdir the image lacks
+		// podman refuses a --workdir the image lacks, exit 126 (030-run.bats "check workdir")
 		r := e.BerthFail(126, "run", "--rm", "--workdir", "/no/such/dir", img, "pwd")
 		wantContains(t, "missing --workdir", r.Stderr, `workdir "/no/such/dir" does not exist`)
 		if out := e.BerthOK("ps", "-aq").Out(); out != "" {
