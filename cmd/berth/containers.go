@@ -235,17 +235,32 @@ func newKillCommand() *cobra.Command {
 }
 
 func newRmCommand(use string) *cobra.Command {
-	var all, force, volumes, ignore, depend bool
+	var all, force, volumes, ignore, depend, latest bool
 	var stopTime int
 	cmd := &cobra.Command{
 		Use:   use + " [options] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !all {
+			switch {
+			case all && latest:
+				return errors.New("--all and --latest cannot be used together")
+			case len(args) > 0 && latest:
+				return errors.New("--latest and containers cannot be used together")
+			case len(args) == 0 && !all && !latest:
 				return errors.New("you must provide at least one name or id")
-			}
-			if len(args) > 0 && all {
+			case len(args) > 0 && all:
 				return errors.New("no arguments are needed with --all")
+			}
+			if latest {
+				cs, err := runtime().Containers()
+				if err != nil {
+					return err
+				}
+				c := latestOf(cs)
+				if c == nil {
+					return containerError("latest", state.ErrNoSuchContainer)
+				}
+				args = []string{c.ID()}
 			}
 			opts := libpod.RemoveOptions{Force: force, Volumes: volumes, StopTimeout: time.Duration(stopTime) * time.Second}
 			// --force also ignores containers that do not exist (podman)
@@ -253,6 +268,7 @@ func newRmCommand(use string) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all containers")
+	cmd.Flags().BoolVarP(&latest, "latest", "l", false, "act on the latest container berth is aware of")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "force removal of a running or unusable container")
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove anonymous volumes associated with the container")
 	cmd.Flags().BoolVarP(&ignore, "ignore", "i", false, "ignore errors when a specified container is missing")

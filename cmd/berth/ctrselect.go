@@ -91,12 +91,7 @@ func (s *ctrSelect) resolve(args []string) ([]ctrTarget, error) {
 			return nil, err
 		}
 		if s.latest {
-			var latest *libpod.Container
-			for _, c := range cs {
-				if latest == nil || c.Config.Created.After(latest.Config.Created) {
-					latest = c
-				}
-			}
+			latest := latestOf(cs)
 			if latest == nil {
 				return nil, state.ErrNoSuchContainer
 			}
@@ -184,4 +179,15 @@ func runOnTargets(targets []ctrTarget, fn func(*libpod.Container) error) error {
 		fmt.Println(t.input)
 	}
 	return lastErr
+}
+
+// latestOf is --latest: the container created last, or nil.
+func latestOf(cs []*libpod.Container) *libpod.Container {
+	var latest *libpod.Container
+	for _, c := range cs {
+		if latest == nil || c.Config.Created.After(latest.Config.Created) {
+			latest = c
+		}
+	}
+	return latest
 }

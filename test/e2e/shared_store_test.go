@@ -246,6 +246,16 @@ func TestRmMissingContainer(t *testing.T) {
 		if out := e.BerthOK("rm", "--depend", "-f", "-t", "0", cid).Out(); out != cid {
 			t.Errorf("rm --depend -f printed %q", out)
 		}
+		// -l: the container created last, printed by its ID
+		e.BerthOK("create", "--name", "older", img, "true")
+		newest := e.BerthOK("create", "--name", "newest", img, "true").Out()
+		if out := e.BerthOK("rm", "-l").Out(); out != newest {
+			t.Errorf("rm -l printed %q, want the newest container %s", out, newest)
+		}
+		e.BerthOK("container", "exists", "older")
+		e.BerthFail(125, "rm", "-l", "older")
+		e.BerthFail(125, "rm", "-l", "-a")
+		e.BerthOK("rm", "older")
 		// a run --rm container goes by itself while rm -a -f stops it: fine
 		for i := 0; i < 3; i++ {
 			e.BerthOK("run", "--rm", "-d", "--network", "host", img, "sleep", "1000")
