@@ -156,7 +156,7 @@ func completeCopyPath(_ *cobra.Command, args []string, toComplete string) ([]str
 
 // pathsInRoot lists the entries of a directory inside root that complete
 // word, each prefixed as typed; directories end in "/". A word that names a
-// directory (and nothing else) completes to its entries. Paths resolve
+// directory (and nothing else) completes to it and its entries. Paths resolve
 // inside root, symbolic links included, never to the host.
 func pathsInRoot(root, word, prefix string) []string {
 	dir, base := "", word
@@ -164,11 +164,13 @@ func pathsInRoot(root, word, prefix string) []string {
 		dir, base = word[:i+1], word[i+1:]
 	}
 	matches := listInRoot(root, dir, base)
+	var out []string
 	if len(matches) == 1 && strings.TrimSuffix(matches[0], "/") == base && strings.HasSuffix(matches[0], "/") {
+		// the word names a directory: it, then what is in it (podman's)
+		out = append(out, prefix+dir+matches[0])
 		dir, base = dir+matches[0], ""
 		matches = listInRoot(root, dir, base)
 	}
-	out := make([]string, 0, len(matches))
 	for _, m := range matches {
 		out = append(out, prefix+dir+m)
 	}

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	ociv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
@@ -233,6 +235,13 @@ func (r *Runtime) Load(ctx context.Context, input string, opts LoadOptions) ([]s
 			return nil, errors.New("no input: pass --input or pipe an archive to stdin")
 		}
 		tmp, err := spoolToTemp(opts.Stdin, sys.BigFilesTemporaryDir, "stdin")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp)
+		input = tmp
+	} else if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
+		tmp, err := downloadToTemp(ctx, input, sys.BigFilesTemporaryDir)
 		if err != nil {
 			return nil, err
 		}
@@ -647,4 +656,21 @@ func (r *Runtime) pullDockerArchive(ctx context.Context, src types.ImageReferenc
 		img.Names = append(img.Names, missing...)
 	}
 	return img, nil
+}
+
+// downloadToTemp fetches an archive named by URL (load -i URL, as podman).
+func downloadToTemp(ctx context.Context, url, dir string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", fmt.Errorf("loading %s: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("loading %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("loading %s: invalid status code %d (%s)", url, resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	return spoolToTemp(resp.Body, dir, "download")
 }

@@ -48,10 +48,11 @@ func TestShellCompletion(t *testing.T) {
 		}
 		e.WriteFile("host-secret", "not for containers")
 		e.BerthOK("run", "--name", "comp", "--network", "host", img, "sh", "-c",
-			"touch /tmp/afile /tmp/afile2 && ln -s "+e.Dir+" /esc")
+			"touch /tmp/afile /tmp/afile2 && mkdir /emptydir && ln -s "+e.Dir+" /esc")
 		requireSuggested(t, complete(t, e, "cp", ""), "comp:")
 		requireSuggested(t, complete(t, e, "cp", "comp:"), "comp:/etc/", "comp:/tmp/")
 		requireSuggested(t, complete(t, e, "cp", "comp:/tmp/afile"), "comp:/tmp/afile", "comp:/tmp/afile2")
+		requireSuggested(t, complete(t, e, "cp", "comp:/emptydir"), "comp:/emptydir/")
 		for _, s := range complete(t, e, "cp", "comp:/esc/") {
 			if strings.Contains(s, "host-secret") {
 				t.Fatalf("cp completion followed a symbolic link out of the container: %q", s)
