@@ -137,9 +137,20 @@ func (r *Runtime) OCIRuntime() (*oci.Runtime, oci.Choice, error) {
 	if r.oci != nil {
 		return r.oci, r.ociChoice, nil
 	}
-	choice, err := oci.Choose(r.opts.Runtime, rootless.IsRootless())
+	name := r.opts.Runtime
+	if name == "" {
+		conf, err := r.ContainersConf()
+		if err != nil {
+			return nil, oci.Choice{}, err
+		}
+		name = conf.Engine.Runtime // containers.conf's choice, else berth's
+	}
+	choice, err := oci.Choose(name, rootless.IsRootless())
 	if err != nil {
 		return nil, choice, err
+	}
+	if r.opts.Runtime == "" && name != "" {
+		choice.Reason = "set in containers.conf ([engine] runtime)"
 	}
 	dir, err := r.RunDir()
 	if err != nil {

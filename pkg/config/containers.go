@@ -18,6 +18,11 @@ type ContainersConf struct {
 		// (podman: [containers] env).
 		Env []string `toml:"env"`
 	} `toml:"containers"`
+	Engine struct {
+		// Runtime is the OCI runtime used when --runtime is not given
+		// (podman: [engine] runtime, a name or a path).
+		Runtime string `toml:"runtime"`
+	} `toml:"engine"`
 }
 
 // Where podman 4.3 looks for containers.conf.

@@ -1,0 +1,32 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// containers.conf's [engine] runtime picks the OCI runtime when --runtime
+// is not given: run, build and info use it; --runtime still wins.
+func TestContainersConfRuntime(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		conf := e.WriteFile("containers.conf", "[engine]\nruntime = \"idonotexist\"\n")
+		e.SetEnv("CONTAINERS_CONF", conf)
+		r := e.BerthFail(125, "run", "--rm", "--network", "host", img, "true")
+		if !strings.Contains(r.Stderr, `"idonotexist" not found`) {
+			t.Errorf("run with containers.conf runtime idonotexist:\n%s", r.describe())
+		}
+		ctx := e.buildContext("confrt", "FROM "+img+"\nRUN true\n", nil)
+		r = e.BerthFail(125, "build", "-t", "localhost/e2e/confrt", ctx)
+		if !strings.Contains(r.Stderr, `"idonotexist" not found`) {
+			t.Errorf("build with containers.conf runtime idonotexist:\n%s", r.describe())
+		}
+		if out := e.BerthOK("--runtime", "runc", "run", "--rm", "--network", "host", img, "echo", "ok").Out(); out != "ok" {
+			t.Errorf("--runtime over containers.conf: %q", out)
+		}
+		e.WriteFile("containers.conf", "[engine]\nruntime = \"runc\"\n")
+		if out := e.BerthOK("info", "--format", "{{.Host.OCIRuntime.Name}}").Out(); out != "runc" {
+			t.Errorf("info with containers.conf runtime runc: %q", out)
+		}
+	})
+}
