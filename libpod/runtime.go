@@ -55,7 +55,14 @@ func (r *Runtime) storeOptions() (types.StoreOptions, error) {
 		so.RunRoot = r.opts.RunRoot
 	}
 	if len(r.opts.StorageOpts) > 0 {
-		so.GraphDriverOptions = append(so.GraphDriverOptions, r.opts.StorageOpts...)
+		// podman: --storage-opt replaces storage.conf's options, and
+		// --storage-opt "" clears them
+		so.GraphDriverOptions = nil
+		for _, o := range r.opts.StorageOpts {
+			if o != "" {
+				so.GraphDriverOptions = append(so.GraphDriverOptions, o)
+			}
+		}
 	}
 	r.storeOpts = &so
 	return so, nil

@@ -30,3 +30,24 @@ func TestContainersConfRuntime(t *testing.T) {
 		}
 	})
 }
+
+// --storage-opt replaces storage.conf's driver options, as podman's does,
+// and --storage-opt "" clears them.
+func TestStorageOptReplacesConfigured(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		if e.Rootless() {
+			t.Skip("podman's case is rootful: rootless overlay may need its configured options")
+		}
+		conf := e.WriteFile("storage.conf", "[storage]\ndriver = \"overlay\"\n[storage.options.overlay]\nmountopt = \"nodev\"\n")
+		e.SetEnv("CONTAINERS_STORAGE_CONF", conf)
+		if out := e.BerthOK("info", "--format", "{{.Store.GraphOptions}}").Out(); !strings.Contains(out, "nodev") {
+			t.Errorf("info without --storage-opt: graph options %q lack storage.conf's", out)
+		}
+		if out := e.BerthOK("--storage-opt", "", "info", "--format", "{{.Store.GraphOptions}}").Out(); out != "map[]" {
+			t.Errorf("info --storage-opt '': graph options %q, want none", out)
+		}
+		if out := e.BerthOK("--storage-opt", "", "info").Stdout; !strings.Contains(out, "graphOptions: {}") {
+			t.Errorf("info --storage-opt '': no 'graphOptions: {}' in\n%s", out)
+		}
+	})
+}
