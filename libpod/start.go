@@ -159,6 +159,12 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 			return fail(fmt.Errorf("creating log directory: %w", err))
 		}
 	}
+	if mode != startRestart {
+		// a restart keeps its ports; its old forwarder may still be going
+		if err := c.checkPortsFree(); err != nil {
+			return fail(err)
+		}
+	}
 	if err := c.setupNetwork(); err != nil {
 		return fail(err)
 	}
