@@ -642,8 +642,8 @@ func TestArchiveHistory(t *testing.T) {
 		}
 		// The child's layer is a tar of one 5000-byte file: 512 (header) +
 		// 5120 (data, in 512-byte blocks) + 1024 (end of archive) = 6656.
-		if !strings.Contains(lines[1], " 0B") || !strings.Contains(lines[2], "6.66kB") {
-			t.Errorf("sizes: %q / %q, want 0B for the empty layer and 6.66kB for the 6656-byte one", lines[1], lines[2])
+		if !strings.Contains(lines[1], " 0 B") || !strings.Contains(lines[2], "6.66 kB") {
+			t.Errorf("sizes: %q / %q, want podman's 0 B for the empty layer and 6.66 kB for the 6656-byte one", lines[1], lines[2])
 		}
 
 		if got := e.BerthOK("history", "-q", "e2e/child:1").Lines(); !slices.Equal(got, wantIDs) {
@@ -670,7 +670,7 @@ func TestArchiveHistory(t *testing.T) {
 		// The busybox import has one entry: its layer, its ID, podman's comment.
 		bb := e.BusyboxImage(busyboxName)
 		row := e.BerthOK("history", "--format", "{{.ID}}|{{.Size}}|{{.Comment}}", busyboxName).Out()
-		if !strings.HasPrefix(row, bb[:12]+"|") || !strings.HasSuffix(row, "|imported from tarball") || strings.Contains(row, "|0B|") {
+		if !strings.HasPrefix(row, bb[:12]+"|") || !strings.HasSuffix(row, "|imported from tarball") || strings.Contains(row, "|0 B|") {
 			t.Errorf("history of the busybox import = %q, want %s|<size>|imported from tarball", row, bb[:12])
 		}
 	})

@@ -77,9 +77,9 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// stateOf is the state ps shows for berth's container name.
+// stateOf is the status of berth's container name.
 func stateOf(e *Env, name string) string {
-	return e.BerthOK("ps", "-a", "--filter", "name="+name, "--format", "{{.State}}").Out()
+	return e.BerthOK("inspect", "--format", "{{.State.Status}}", name).Out()
 }
 
 func nameInUse(name, id string) string {
@@ -125,7 +125,7 @@ func TestSharedStoreForeignNameIsRefused(t *testing.T) {
 func TestSharedStoreReplaceOwn(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *Env) {
 		img := containerEnv(t, e)
-		old := e.BerthOK("run", "-d", "--network", "host", "--name", "own", img, "sleep", "1000").Out()
+		old := e.BerthOK("run", "-d", "--stop-timeout", "0", "--network", "host", "--name", "own", img, "sleep", "1000").Out()
 		cur := e.BerthOK("run", "-d", "--replace", "--network", "host", "--name", "own", img, "sleep", "1000").Out()
 		if cur == old || !isImageID(cur) {
 			t.Fatalf("run --replace printed %q (old container %s)", cur, old)
@@ -154,7 +154,8 @@ func TestSharedStoreExternalContainers(t *testing.T) {
 		}
 		lines := e.BerthOK("ps", "-a", "--external", "--format", "{{.Names}} {{.Status}} {{.Command}} {{.State}} {{.Image}}").Lines()
 		slices.Sort(lines)
-		want := []string{"mine Created true created " + img, "web Storage buildah storage " + img}
+		// podman 4.3's {{.State}} is for people too ("Created", "Up 2 seconds ago")
+		want := []string{"mine Created true Created " + img, "web Storage buildah Storage " + img}
 		if !slices.Equal(lines, want) {
 			t.Errorf("ps -a --external = %q, want %q", lines, want)
 		}
