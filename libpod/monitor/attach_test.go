@@ -49,7 +49,7 @@ func waitOwners(m *monitor, owners []*client) <-chan bool {
 }
 
 func TestOwnerReportsCleanupDone(t *testing.T) {
-	m := &monitor{hub: newHub(), startRequests: make(chan chan string)}
+	m := &monitor{hub: newHub(), startRequests: make(chan startRequest)}
 	owner, _ := attachClient(t, m)
 	other, _ := attachClient(t, m)
 	if err := WriteFrame(owner, FrameOwnCleanup, nil); err != nil {
@@ -81,7 +81,7 @@ func TestOwnerReportsCleanupDone(t *testing.T) {
 }
 
 func TestOwnerDiesBeforeCleanup(t *testing.T) {
-	m := &monitor{hub: newHub(), startRequests: make(chan chan string)}
+	m := &monitor{hub: newHub(), startRequests: make(chan startRequest)}
 	owner, _ := attachClient(t, m)
 	if err := WriteFrame(owner, FrameOwnCleanup, nil); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestOwnerDiesBeforeCleanup(t *testing.T) {
 }
 
 func TestNoOwnerMeansMonitorCleansUp(t *testing.T) {
-	m := &monitor{hub: newHub(), startRequests: make(chan chan string)}
+	m := &monitor{hub: newHub(), startRequests: make(chan startRequest)}
 	conn, _ := attachClient(t, m)
 	// an owner that detaches before the exit is no owner any more
 	if err := WriteFrame(conn, FrameOwnCleanup, nil); err != nil {

@@ -26,7 +26,7 @@ import (
 // starts the container and reports again. If berth dies before saying
 // "start", the container is deleted instead of being left half-made.
 func Run(cfg *Config, sync *os.File) int {
-	m := &monitor{cfg: cfg, hub: newHub(), startRequests: make(chan chan string)}
+	m := &monitor{cfg: cfg, hub: newHub(), startRequests: make(chan startRequest)}
 	pid, err := m.create()
 	if err != nil {
 		reply(sync, SyncMessage{Error: err.Error()})
@@ -126,7 +126,10 @@ func (m *monitor) startOnRequest(pid int) bool {
 		if err != nil {
 			msg = err.Error()
 		}
-		req <- msg
+		req.answer <- msg
+		// The answer is queued to the client before the container's exit
+		// (which may come at once) closes it.
+		<-req.queued
 		if err != nil {
 			m.abort(pid)
 			return false
@@ -169,7 +172,7 @@ type monitor struct {
 	network  *exec.Cmd
 	// startRequests carries FrameStart requests of deferred containers;
 	// the requester receives the error text ("" for success).
-	startRequests chan chan string
+	startRequests chan startRequest
 }
 
 // create runs `runtime create` with stdio the monitor owns and returns the
@@ -435,10 +438,11 @@ func (m *monitor) serveClient(c *client) {
 			}
 			m.stdinMu.Unlock()
 		case FrameStart:
-			answer := make(chan string, 1)
+			req := startRequest{answer: make(chan string, 1), queued: make(chan struct{})}
 			select {
-			case m.startRequests <- answer:
-				m.hub.sendTo(c, FrameStartResult, []byte(<-answer))
+			case m.startRequests <- req:
+				m.hub.sendTo(c, FrameStartResult, []byte(<-req.answer))
+				close(req.queued)
 			default:
 				m.hub.sendTo(c, FrameStartResult, []byte("the container is not waiting to be started"))
 			}
@@ -626,4 +630,11 @@ func (m *monitor) finish(code int32) {
 		}
 		_ = cmd.Run()
 	}
+}
+
+// startRequest is a client's FrameStart: the result goes to answer, and the
+// monitor waits on queued until it is on its way to the client.
+type startRequest struct {
+	answer chan string
+	queued chan struct{}
 }
