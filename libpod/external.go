@@ -232,3 +232,34 @@ func (r *Runtime) foreignHolder(st storage.Store, db *state.DB, name string) (st
 	}
 	return sc.ID, nil
 }
+
+// MountExternal mounts the root filesystem of another tool's storage
+// container (podman's `mount` of a buildah container) and returns where.
+func (r *Runtime) MountExternal(nameOrID string) (string, error) {
+	e, err := r.LookupExternalContainer(nameOrID)
+	if err != nil {
+		return "", err
+	}
+	st, err := r.Store()
+	if err != nil {
+		return "", err
+	}
+	return st.Mount(e.ID, "")
+}
+
+// UnmountExternal undoes MountExternal (all mounts with force).
+func (r *Runtime) UnmountExternal(nameOrID string, force bool) error {
+	e, err := r.LookupExternalContainer(nameOrID)
+	if err != nil {
+		return err
+	}
+	st, err := r.Store()
+	if err != nil {
+		return err
+	}
+	if n, err := st.Mounted(e.ID); err != nil || n == 0 {
+		return err
+	}
+	_, err = st.Unmount(e.ID, force)
+	return err
+}

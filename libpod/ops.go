@@ -98,15 +98,24 @@ func (c *Container) Mount() (string, error) {
 // MountPoint returns where the container's root filesystem is mounted, ""
 // when it is not (by `mount`, a running container or another tool).
 func (c *Container) MountPoint() (string, error) {
-	st, err := c.rt.Store()
+	return c.rt.storageMountPoint(c.ID())
+}
+
+// MountPoint is where another tool's container is mounted, "" if it is not.
+func (e *ExternalContainer) MountPoint(r *Runtime) (string, error) {
+	return r.storageMountPoint(e.ID)
+}
+
+func (r *Runtime) storageMountPoint(id string) (string, error) {
+	st, err := r.Store()
 	if err != nil {
 		return "", err
 	}
-	n, err := st.Mounted(c.ID())
+	n, err := st.Mounted(id)
 	if err != nil || n == 0 {
 		return "", err
 	}
-	sc, err := st.Container(c.ID())
+	sc, err := st.Container(id)
 	if err != nil {
 		return "", err
 	}

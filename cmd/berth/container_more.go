@@ -250,6 +250,15 @@ func newMountCommand() *cobra.Command {
 			if len(args) == 0 && !all && !latest {
 				return listMounts(format == "json", noTrunc)
 			}
+			// another tool's container (buildah's) is mounted from storage
+			if len(args) == 1 && format == "" {
+				if _, err := runtime().LookupContainer(args[0]); errors.Is(err, state.ErrNoSuchContainer) {
+					if p, err := runtime().MountExternal(args[0]); err == nil {
+						fmt.Println(p)
+						return nil
+					}
+				}
+			}
 			sel := ctrSelect{all: all, latest: latest}
 			targets, err := sel.resolve(args)
 			if err != nil {
@@ -322,6 +331,15 @@ func listMounts(asJSON, noTrunc bool) error {
 			out = append(out, mounted{c.ID(), []string{c.Name()}, p})
 		}
 	}
+	externals, err := runtime().ExternalContainers()
+	if err != nil {
+		return err
+	}
+	for _, e := range externals {
+		if p, err := e.MountPoint(runtime()); err == nil && p != "" {
+			out = append(out, mounted{e.ID, e.Names, p})
+		}
+	}
 	if asJSON {
 		return printJSON(out)
 	}
@@ -342,6 +360,14 @@ func newUnmountCommand() *cobra.Command {
 		Aliases: []string{"umount"},
 		Short:   "Unmount working container's root filesystem",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && !all {
+				if _, err := runtime().LookupContainer(args[0]); errors.Is(err, state.ErrNoSuchContainer) {
+					if err := runtime().UnmountExternal(args[0], force); err == nil {
+						fmt.Println(args[0]) // another tool's container
+						return nil
+					}
+				}
+			}
 			return forEachContainer(args, all, func(c *libpod.Container) error {
 				return c.Unmount(force)
 			}, func(name string, c *libpod.Container) { fmt.Println(name) })

@@ -23,7 +23,7 @@ import (
 // imageSubcommands are the `berth image` subcommands beyond the basics.
 func imageSubcommands() []*cobra.Command {
 	return []*cobra.Command{newImageInspectCommand(), newHistoryCommand(), newImagePruneCommand(),
-		newSaveCommand(), newLoadCommand(), newImportCommand()}
+		newSaveCommand(), newLoadCommand(), newImportCommand(), newImageMountCommand(), newImageUnmountCommand("unmount")}
 }
 
 // topLevelImageCommands are their top-level spellings.
