@@ -36,6 +36,7 @@ type createFlags struct {
 	env, envFiles, envMerge, labels, labelFiles, annotations, publish       []string
 	addHosts, dns, dnsSearch, dnsOptions, logOpts, groupAdd, volumes        []string
 	mounts, tmpfs, capAdd, capDrop, securityOpts, ulimits, devices, expose  []string
+	deviceCgroupRules                                                       []string
 	sysctls                                                                 []string
 	interactive, tty, rm, detach, envHost, readOnly, readOnlyTmpfs          bool
 	privileged, init, publishAll                                            bool
@@ -112,6 +113,7 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.cpus, "cpus", "", "number of CPUs. The default is 0.000 which means no limit")
 	fl.Uint64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	fl.StringArrayVar(&f.devices, "device", nil, "add a host device to the container")
+	fl.StringArrayVar(&f.deviceCgroupRules, "device-cgroup-rule", nil, "add a rule to the cgroup allowed devices list ('TYPE MAJOR:MINOR ACCESS', such as 'c 1:3 rwm')")
 	fl.StringVar(&f.userns, "userns", "", "user namespace to use (host, keep-id, nomap)")
 	fl.BoolVar(&f.init, "init", false, "run an init binary inside the container that forwards signals and reaps processes")
 	fl.StringVar(&f.initPath, "init-path", "", "path to the container-init binary")
@@ -387,6 +389,13 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 			return nil, err
 		}
 		o.Devices = append(o.Devices, specgen.Device{HostPath: host, ContainerPath: ctr, Permissions: perms})
+	}
+	for _, r := range f.deviceCgroupRules {
+		rule, err := parse.DeviceCgroupRule(r)
+		if err != nil {
+			return nil, err
+		}
+		o.DeviceCgroupRules = append(o.DeviceCgroupRules, rule)
 	}
 
 	// mounts

@@ -210,45 +210,46 @@ func Umask(spec string) (uint32, error) {
 	return uint32(n), nil
 }
 
-// DeviceCgroupRule parses a --device-cgroup-rule value: TYPE MAJOR:MINOR
+// DeviceCgroupRule parses a --device-cgroup-rule value: TYPE MAJOR[:MINOR]
 // ACCESS, where TYPE is a (all), c (char) or b (block), MAJOR and MINOR are
-// numbers or *, and ACCESS is made of r, w and m; such as "c 1:3 rwm".
+// numbers or * (MINOR left out: all), and ACCESS is made of r, w and m;
+// such as "c 1:3 rwm". The messages are podman's, which scripts match.
 func DeviceCgroupRule(spec string) (specs.LinuxDeviceCgroup, error) {
-	var r specs.LinuxDeviceCgroup
-	bad := func(why string) (specs.LinuxDeviceCgroup, error) {
-		return specs.LinuxDeviceCgroup{}, fmt.Errorf("invalid --device-cgroup-rule %q: %s; expected 'TYPE MAJOR:MINOR ACCESS', such as 'c 1:3 rwm'", spec, why)
-	}
 	f := strings.Fields(spec)
 	if len(f) != 3 {
-		return bad("three fields are needed")
+		return specs.LinuxDeviceCgroup{}, fmt.Errorf("invalid device cgroup rule requires type, major:Minor, and access rules: %q", spec)
 	}
 	switch f[0] {
 	case "a", "c", "b":
 	default:
-		return bad(fmt.Sprintf("unknown type %q (use a, c or b)", f[0]))
-	}
-	majS, minS, ok := strings.Cut(f[1], ":")
-	if !ok {
-		return bad(fmt.Sprintf("%q is not MAJOR:MINOR", f[1]))
+		return specs.LinuxDeviceCgroup{}, fmt.Errorf("invalid device type in device-access-add: %s", f[0])
 	}
 	num := func(s string) (*int64, error) {
 		if s == "*" {
 			return nil, nil
 		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("bad number")
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return nil, err
 		}
-		return &n, nil
+		v := int64(n)
+		return &v, nil
 	}
-	maj, err1 := num(majS)
-	minr, err2 := num(minS)
-	if err1 != nil || err2 != nil {
-		return bad(fmt.Sprintf("%q is not MAJOR:MINOR (numbers or *)", f[1]))
+	majS, minS, _ := strings.Cut(f[1], ":")
+	maj, err := num(majS)
+	if err != nil {
+		return specs.LinuxDeviceCgroup{}, err
 	}
-	if !validDevicePerms(f[2]) {
-		return bad(fmt.Sprintf("invalid access %q (use r, w and m)", f[2]))
+	var minr *int64
+	if minS != "" {
+		if minr, err = num(minS); err != nil {
+			return specs.LinuxDeviceCgroup{}, err
+		}
 	}
-	r = specs.LinuxDeviceCgroup{Allow: true, Type: f[0], Major: maj, Minor: minr, Access: f[2]}
-	return r, nil
+	for _, c := range f[2] {
+		if c != 'r' && c != 'w' && c != 'm' {
+			return specs.LinuxDeviceCgroup{}, fmt.Errorf("invalid device access in device-access-add: %c", c)
+		}
+	}
+	return specs.LinuxDeviceCgroup{Allow: true, Type: f[0], Major: maj, Minor: minr, Access: f[2]}, nil
 }

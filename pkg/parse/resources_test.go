@@ -179,8 +179,15 @@ func TestDeviceCgroupRule(t *testing.T) {
 			t.Errorf("DeviceCgroupRule(%q) = %+v, %v", in, got, err)
 		}
 	}
-	for in, msg := range map[string]string{"c 1:3": "three fields", "x 1:3 rwm": `unknown type "x"`, "c 1 rwm": `"1" is not MAJOR:MINOR`,
-		"c a:3 rwm": "numbers or *", "c 1:3 rwx": `invalid access "rwx"`} {
+	if got, err := DeviceCgroupRule("a 7 rmw"); err != nil || *got.Major != 7 || got.Minor != nil {
+		t.Errorf("DeviceCgroupRule(a 7 rmw) = %+v, %v; want major 7, every minor", got, err)
+	}
+	for in, msg := range map[string]string{
+		"c 1:3":     `invalid device cgroup rule requires type, major:Minor, and access rules: "c 1:3"`,
+		"x 1:3 rwm": "invalid device type in device-access-add: x",
+		"a a:* rmw": `strconv.ParseUint: parsing "a": invalid syntax`,
+		"c 1:3 rwx": "invalid device access in device-access-add: x",
+	} {
 		if _, err := DeviceCgroupRule(in); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("DeviceCgroupRule(%q) err = %v, want %q", in, err, msg)
 		}
