@@ -42,9 +42,16 @@ func ensureSharedDir(dir string) error {
 // bind-mounts it on path, which must not exist.
 func createNetNS(path string) error {
 	dir := filepath.Dir(path)
-	if err := withDirLock(dir, func() error { return ensureSharedDir(dir) }); err != nil {
-		return err
-	}
+	// under the directory's lock: the last removal unmounts the directory
+	return withDirLock(dir, func() error {
+		if err := ensureSharedDir(dir); err != nil {
+			return err
+		}
+		return createNetNSIn(path)
+	})
+}
+
+func createNetNSIn(path string) error {
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
 		return err
@@ -63,7 +70,7 @@ func createNetNS(path string) error {
 		return loopbackUp()
 	})
 	if err != nil {
-		_ = removeNetNS(path)
+		_ = unmountAndRemove(path)
 		return err
 	}
 	return nil
@@ -92,7 +99,25 @@ func loopbackUp() error {
 
 // removeNetNS unmounts and removes a namespace created by createNetNS; a
 // missing or unmounted path is not an error.
+// The last one out also unmounts the directory's own bind mount, so that a
+// run root can be removed once no container uses it.
 func removeNetNS(path string) error {
+	dir := filepath.Dir(path)
+	return withDirLock(dir, func() error {
+		if err := unmountAndRemove(path); err != nil {
+			return err
+		}
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 {
+			if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil && err != unix.EINVAL {
+				return fmt.Errorf("unmounting %s: %w", dir, err)
+			}
+			_ = os.Remove(dir)
+		}
+		return nil
+	})
+}
+
+func unmountAndRemove(path string) error {
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
 		return fmt.Errorf("unmounting %s: %w", path, err)
 	}
