@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,7 @@ type createFlags struct {
 	addHosts, dns, dnsSearch, dnsOptions, logOpts, groupAdd, volumes        []string
 	mounts, tmpfs, capAdd, capDrop, securityOpts, ulimits, devices, expose  []string
 	deviceCgroupRules                                                       []string
+	pidNS, ipcNS, utsNS                                                     string
 	sysctls                                                                 []string
 	interactive, tty, rm, detach, envHost, readOnly, readOnlyTmpfs          bool
 	privileged, init, publishAll                                            bool
@@ -68,6 +70,9 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.groupAdd, "group-add", nil, "add additional groups to the primary container process")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	fl.StringVar(&f.network, "network", "", "connect a container to a network (host, none, slirp4netns, pasta, private)")
+	fl.StringVar(&f.pidNS, "pid", "", "PID namespace to use (host, private, ns:PATH)")
+	fl.StringVar(&f.ipcNS, "ipc", "", "IPC namespace to use (host, private, shareable, none, ns:PATH)")
+	fl.StringVar(&f.utsNS, "uts", "", "UTS namespace to use (host, private, ns:PATH)")
 	fl.StringVar(&f.network, "net", "", "connect a container to a network")
 	_ = fl.MarkHidden("net")
 	fl.StringVar(&f.restart, "restart", "", "restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)")
@@ -424,7 +429,7 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		return nil, errors.New("--userns=nomap is not supported yet: it needs ID-mapped container storage")
 	case parse.UserNSKeepID:
 		if !isRootless {
-			return nil, fmt.Errorf("--userns=%s is only supported in rootless mode", uns.Mode)
+			return nil, fmt.Errorf("%s is only supported in rootless mode", uns.Mode)
 		}
 		if uns.Size != nil {
 			return nil, errors.New("--userns=keep-id:size= is not supported yet")
@@ -442,6 +447,23 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		}
 	default:
 		return nil, fmt.Errorf("--userns=%s is not supported yet: use host or keep-id", f.userns)
+	}
+
+	// pid, ipc and uts namespaces
+	for _, ns := range []struct {
+		flag, value string
+		dst         *specgen.Namespace
+		modes       []string
+	}{
+		{"pid", f.pidNS, &o.PID, []string{"host", "private"}},
+		{"ipc", f.ipcNS, &o.IPC, []string{"host", "private", "shareable", "none"}},
+		{"uts", f.utsNS, &o.UTS, []string{"host", "private"}},
+	} {
+		n, err := namespaceFlag(ns.flag, ns.value, ns.modes)
+		if err != nil {
+			return nil, err
+		}
+		*ns.dst = n
 	}
 
 	// network
@@ -839,4 +861,32 @@ func lookupOrPull(ir *image.Runtime, name, policy string) (*storageImage, error)
 	ctx, cancel := signalContext()
 	defer cancel()
 	return pullBase(ctx, ir, name, policy, image.CopyOptions{Progress: os.Stderr})
+}
+
+// namespaceFlag maps --pid, --ipc or --uts: one of modes ("shareable" is
+// private: berth's IPC namespaces can always be joined), or ns:PATH.
+// Joining another container's namespace comes with pods.
+func namespaceFlag(flag, value string, modes []string) (specgen.Namespace, error) {
+	if p, ok := strings.CutPrefix(value, "ns:"); ok {
+		if !filepath.IsAbs(p) {
+			return specgen.Namespace{}, fmt.Errorf("invalid --%s %q: ns: needs an absolute path", flag, value)
+		}
+		return specgen.Namespace{Mode: specgen.NSPath, Path: p}, nil
+	}
+	if strings.HasPrefix(value, "container:") {
+		return specgen.Namespace{}, fmt.Errorf("--%s %s is not supported yet", flag, value)
+	}
+	if value == "" {
+		return specgen.Namespace{}, nil
+	}
+	if !slices.Contains(modes, value) {
+		return specgen.Namespace{}, fmt.Errorf("invalid --%s %q: use %s or ns:PATH", flag, value, strings.Join(modes, ", "))
+	}
+	switch value {
+	case "host":
+		return specgen.Namespace{Mode: specgen.NSHost}, nil
+	case "none":
+		return specgen.Namespace{Mode: specgen.NSNone}, nil
+	}
+	return specgen.Namespace{}, nil
 }

@@ -690,7 +690,12 @@ func TestShmAndIPC(t *testing.T) {
 		}
 	}
 	o.Rootless = true
-	if m := findMount(mustGenerate(t, o), "/dev/mqueue"); m.Type != "bind" || m.Source != "/dev/mqueue" {
+	m := findMount(mustGenerate(t, o), "/dev/mqueue")
+	if _, err := os.Stat("/dev/mqueue"); err != nil {
+		if m != nil {
+			t.Errorf("--ipc host rootless, no /dev/mqueue on the host: /dev/mqueue = %+v", m)
+		}
+	} else if m == nil || m.Type != "bind" || m.Source != "/dev/mqueue" {
 		t.Errorf("--ipc host rootless: /dev/mqueue = %+v", m)
 	}
 	o.IPC = Namespace{Mode: NSNone}

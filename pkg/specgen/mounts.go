@@ -2,6 +2,7 @@ package specgen
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -134,6 +135,11 @@ func defaultMounts(o *Options, gidMap []specs.LinuxIDMapping) []specs.Mount {
 		rw = "rw"
 	}
 	proc := specs.Mount{Destination: "/proc", Type: "proc", Source: "proc", Options: append([]string{"nosuid", "noexec", "nodev"}, o.ProcOpts...)}
+	if (o.Rootless || o.UserNS != nil) && o.PID.Mode == NSHost {
+		// a user namespace cannot mount the proc of a PID namespace it
+		// does not own: bind the host's, as podman does
+		proc = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+	}
 	dev := specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "noexec", "strictatime", "mode=755", "size=65536k"}}
 	pts := specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}
 	if !mapped(gidMap, 5) {
@@ -159,7 +165,10 @@ func defaultMounts(o *Options, gidMap []specs.LinuxIDMapping) []specs.Mount {
 	// /dev/mqueue: an mqueue fs of the container's IPC namespace; rootless
 	// with the host's, bind the host's (the user namespace does not own it).
 	if o.Rootless && o.IPC.Mode == NSHost {
-		mounts = append(mounts, specs.Mount{Destination: "/dev/mqueue", Type: "bind", Source: "/dev/mqueue", Options: []string{"bind", "nosuid", "noexec", "nodev"}})
+		// (a host without an mqueue mount gives none)
+		if _, err := os.Stat("/dev/mqueue"); err == nil {
+			mounts = append(mounts, specs.Mount{Destination: "/dev/mqueue", Type: "bind", Source: "/dev/mqueue", Options: []string{"bind", "nosuid", "noexec", "nodev"}})
+		}
 	} else {
 		mounts = append(mounts, specs.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}})
 	}
