@@ -351,7 +351,11 @@ func (c *Container) waitCleaned() error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return c.rt.Cleanup(c.ID())
+	err := c.rt.Cleanup(c.ID())
+	if errors.Is(err, state.ErrNoSuchContainer) && c.Config.AutoRemove {
+		return nil // stopped, then removed by its own --rm cleanup: done
+	}
+	return err
 }
 
 // ErrUnsupported is returned for what berth does not do yet.
