@@ -144,15 +144,19 @@ func (r *Runtime) OCIRuntime() (*oci.Runtime, oci.Choice, error) {
 	if r.oci != nil {
 		return r.oci, r.ociChoice, nil
 	}
+	conf, err := r.ContainersConf()
+	if err != nil {
+		return nil, oci.Choice{}, err
+	}
 	name := r.opts.Runtime
 	if name == "" {
-		conf, err := r.ContainersConf()
-		if err != nil {
-			return nil, oci.Choice{}, err
-		}
 		name = conf.Engine.Runtime // containers.conf's choice, else berth's
 	}
-	choice, err := oci.Choose(name, rootless.IsRootless())
+	lookup := name
+	if p := conf.RuntimePath(name); p != "" {
+		lookup = p // a name [engine.runtimes] gives paths for
+	}
+	choice, err := oci.Choose(lookup, rootless.IsRootless())
 	if err != nil {
 		return nil, choice, err
 	}

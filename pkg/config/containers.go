@@ -22,7 +22,21 @@ type ContainersConf struct {
 		// Runtime is the OCI runtime used when --runtime is not given
 		// (podman: [engine] runtime, a name or a path).
 		Runtime string `toml:"runtime"`
+		// Runtimes maps runtime names to the paths to try, in order
+		// ([engine.runtimes]).
+		Runtimes map[string][]string `toml:"runtimes"`
 	} `toml:"engine"`
+}
+
+// RuntimePath resolves a runtime name through [engine.runtimes]: the first
+// of its paths that exists, or "" when the name is not listed there.
+func (c *ContainersConf) RuntimePath(name string) string {
+	for _, p := range c.Engine.Runtimes[name] {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	return ""
 }
 
 // Where podman 4.3 looks for containers.conf.

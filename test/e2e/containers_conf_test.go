@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -24,6 +25,15 @@ func TestContainersConfRuntime(t *testing.T) {
 		if out := e.BerthOK("--runtime", "runc", "run", "--rm", "--network", "host", img, "echo", "ok").Out(); out != "ok" {
 			t.Errorf("--runtime over containers.conf: %q", out)
 		}
+		// a name of its own, resolved through [engine.runtimes], also for
+		// the --rm cleanup the monitor starts
+		runc, err := exec.LookPath("runc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.WriteFile("containers.conf", "[engine]\nruntime = \"nonstandard_runtime_name\"\n[engine.runtimes]\nnonstandard_runtime_name = [\"/no/such/runtime\", \""+runc+"\"]\n")
+		cid := e.BerthOK("run", "-d", "--rm", "--network", "host", img, "true").Out()
+		waitFor(t, func() bool { return e.Berth("container", "exists", cid).ExitCode == 1 })
 		e.WriteFile("containers.conf", "[engine]\nruntime = \"runc\"\n")
 		if out := e.BerthOK("info", "--format", "{{.Host.OCIRuntime.Name}}").Out(); out != "runc" {
 			t.Errorf("info with containers.conf runtime runc: %q", out)
