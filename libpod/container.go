@@ -23,73 +23,6 @@ const (
 	StatusExited   = "exited"
 )
 
-// PortMapping is one published port.
-type PortMapping struct {
-	HostIP        string `json:"hostIP,omitempty"`
-	HostPort      uint16 `json:"hostPort"`
-	ContainerPort uint16 `json:"containerPort"`
-	Protocol      string `json:"protocol"`
-}
-
-// ContainerConfig is fixed at create time.
-type ContainerConfig struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name"`
-	ImageID       string            `json:"imageId"`
-	ImageName     string            `json:"imageName"`
-	Created       time.Time         `json:"created"`
-	Command       []string          `json:"command"` // what runs, for ps
-	Terminal      bool              `json:"terminal"`
-	Stdin         bool              `json:"stdin"`
-	Labels        map[string]string `json:"labels,omitempty"`
-	Annotations   map[string]string `json:"annotations,omitempty"`
-	RestartPolicy string            `json:"restartPolicy,omitempty"`
-	RestartMax    int               `json:"restartMax,omitempty"`
-	StopSignal    int               `json:"stopSignal"`
-	StopTimeout   uint              `json:"stopTimeout"`
-	AutoRemove    bool              `json:"autoRemove,omitempty"`
-	LogDriver     string            `json:"logDriver"`
-	LogPath       string            `json:"logPath"`
-	LogMaxSize    int64             `json:"logMaxSize,omitempty"`
-	LogMaxFiles   int               `json:"logMaxFiles,omitempty"`
-	Network       string            `json:"network"` // host, none, slirp4netns, pasta
-	Ports         []PortMapping     `json:"ports,omitempty"`
-	Hostname      string            `json:"hostname"`
-	DNSServers    []string          `json:"dns,omitempty"`
-	DNSSearch     []string          `json:"dnsSearch,omitempty"`
-	DNSOptions    []string          `json:"dnsOptions,omitempty"`
-	AddHosts      []string          `json:"addHosts,omitempty"`
-	CreateCommand []string          `json:"createCommand,omitempty"`
-	// Timeout is --timeout: the monitor kills the container after that
-	// many seconds (0: no limit).
-	Timeout uint `json:"timeout,omitempty"`
-	// MonitorPidFile is --conmon-pidfile: every monitor of the container
-	// writes its pid there.
-	MonitorPidFile string `json:"monitorPidFile,omitempty"`
-	// PreserveFDs is --preserve-fds: the starting berth's fds 3..3+N-1
-	// are passed on to the container.
-	PreserveFDs uint `json:"preserveFds,omitempty"`
-	// RemoveImage is --rmi: with --rm, the image goes too once the
-	// container is removed, unless another container uses it.
-	RemoveImage bool `json:"removeImage,omitempty"`
-	// UserNS is --userns when the container gets a user namespace of its
-	// own (keep-id[:...], nomap); its mappings depend on the namespace
-	// berth runs in, so they are computed at every start.
-	UserNS string `json:"userns,omitempty"`
-	// Timezone is --tz: "local" or a zone name (/usr/share/zoneinfo/NAME).
-	Timezone string `json:"timezone,omitempty"`
-	// OCIRuntime is the runtime the container was created with, a name or
-	// the path given to --runtime; every later command uses it.
-	OCIRuntime string `json:"ociRuntime,omitempty"`
-	// LogTag is --log-opt tag=, kept for inspect (the journald driver,
-	// which is not supported yet, is the one that uses it).
-	LogTag string `json:"logTag,omitempty"`
-	// Spec holds the spec generator's options (a specgen.Options with
-	// everything decided at create time); the OCI spec is generated from
-	// them at every start, against the mounted rootfs and the host.
-	Spec json.RawMessage `json:"spec"`
-}
-
 // ContainerState changes over the container's life.
 type ContainerState struct {
 	Status       string    `json:"status"`
@@ -111,7 +44,8 @@ type ContainerState struct {
 
 // Container is a container with its config and last-read state.
 type Container struct {
-	Config ContainerConfig
+	// Config is the container's spec, as created (see ContainerSpec).
+	Config ContainerSpec
 	State  ContainerState
 	rt     *Runtime
 	// consoleSize is the terminal size the next start gives a -t

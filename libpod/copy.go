@@ -2,7 +2,6 @@ package libpod
 
 import (
 	"archive/tar"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -419,9 +418,7 @@ type ctrMount struct {
 
 func (c *Container) openFS() (*ctrFS, error) {
 	f := &ctrFS{c: c}
-	if err := json.Unmarshal(c.Config.Spec, &f.opts); err != nil {
-		return nil, fmt.Errorf("decoding the spec options of container %s: %w", c.Name(), err)
-	}
+	f.opts = c.Config.generatorOptions()
 	if c.Config.UserNS != "" {
 		m, err := userNSMappings(c.Config.UserNS)
 		if err != nil {

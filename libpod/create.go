@@ -1,6 +1,8 @@
 package libpod
 
 import (
+	"context"
+	"io"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,27 +19,38 @@ import (
 	"go.podman.io/storage/types"
 )
 
-// CreateOptions are the choices of a create that are not part of the
-// container's config.
+// CreateOptions are where a create reports to; they are not part of the
+// container.
 type CreateOptions struct {
-	// Replace removes berth's own container of the same name first
-	// (stopping it if it runs). A name held by another tool's container is
-	// refused all the same.
-	Replace bool
+	// PullProgress receives the progress of a pull the create needs (nil:
+	// none).
+	PullProgress io.Writer
+	// Warnings receives warnings for the user, a line each, as podman
+	// prints them (nil: logged as warnings).
+	Warnings io.Writer
 }
 
-// CreateContainer records a new container and its storage. The name is
-// claimed in the database first (a unique constraint, so concurrent creates
-// of one name cannot both win), then the storage container is made; a
-// failure removes what was made.
-func (r *Runtime) CreateContainer(cfg ContainerConfig) (*Container, error) {
-	return r.CreateContainerWith(cfg, CreateOptions{})
+func (o *CreateOptions) warn(msg string) {
+	if o.Warnings == nil {
+		logrus.Warn(msg)
+		return
+	}
+	fmt.Fprintln(o.Warnings, msg)
 }
 
-// CreateContainerWith is CreateContainer with options. A name that a
-// storage container of another tool (podman, buildah) holds is refused
-// before anything is written: berth never deletes what it did not create.
-func (r *Runtime) CreateContainerWith(cfg ContainerConfig, opts CreateOptions) (*Container, error) {
+// CreateContainer checks spec, fills its defaults (containers.conf, the
+// image), resolves or pulls its image as its pull policy says, and records
+// the container: a row in the state database and its storage. Nothing is
+// written unless every check passed; the name is claimed in the database
+// first (a unique constraint, so concurrent creates of one name cannot both
+// win), then the storage container is made, and a failure removes what was
+// made. A name that a storage container of another tool (podman, buildah)
+// holds is refused: berth never deletes what it did not create.
+func (r *Runtime) CreateContainer(ctx context.Context, spec *ContainerSpec, opts CreateOptions) (*Container, error) {
+	if err := r.completeSpec(ctx, spec, &opts); err != nil {
+		return nil, err
+	}
+	cfg := *spec
 	logrus.Debugf("create: opening store")
 	st, err := r.Store()
 	if err != nil {
@@ -48,7 +61,7 @@ func (r *Runtime) CreateContainerWith(cfg ContainerConfig, opts CreateOptions) (
 	if err != nil {
 		return nil, err
 	}
-	if opts.Replace && cfg.Name != "" {
+	if cfg.Replace && cfg.Name != "" {
 		if err := r.replace(st, db, cfg.Name); err != nil {
 			return nil, err
 		}
@@ -58,15 +71,6 @@ func (r *Runtime) CreateContainerWith(cfg ContainerConfig, opts CreateOptions) (
 	generated := cfg.Name == ""
 	if generated {
 		cfg.Name = randomName()
-	}
-	if cfg.OCIRuntime, err = r.ociRuntimeName(); err != nil {
-		return nil, err
-	}
-	if cfg.LogDriver == "" {
-		cfg.LogDriver = LogDriverK8sFile
-	}
-	if err := CheckLogDriver(cfg.LogDriver); err != nil {
-		return nil, err
 	}
 	if cfg.LogPath == "" && logsToFile(cfg.LogDriver) {
 		cfg.LogPath = filepath.Join(st.GraphRoot(), st.GraphDriverName()+"-containers", cfg.ID, "userdata", "ctr.log")
@@ -99,13 +103,16 @@ func (r *Runtime) CreateContainerWith(cfg ContainerConfig, opts CreateOptions) (
 	}
 	logrus.Debugf("create %s: row added, creating storage", cfg.ID)
 	if _, err := r.createStorage(st, db, &cfg); err != nil {
-		_ = db.RemoveContainer(cfg.ID)
+		if rerr := db.RemoveContainer(cfg.ID); rerr != nil {
+			logrus.Warnf("removing the row of container %s after a failed create: %v", cfg.ID, rerr)
+		}
 		return nil, err
 	}
+	*spec = cfg
 	return &Container{Config: cfg, State: ContainerState{Status: StatusCreated}, rt: r}, nil
 }
 
-func newRow(cfg *ContainerConfig) (*state.ContainerRow, error) {
+func newRow(cfg *ContainerSpec) (*state.ContainerRow, error) {
 	c, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("encoding container config: %w", err)
@@ -121,7 +128,7 @@ func newRow(cfg *ContainerConfig) (*state.ContainerRow, error) {
 // was checked before the row was added; a storage container that took it
 // meanwhile is dealt with as then: another tool's is refused, a leftover
 // of a berth crash is replaced.
-func (r *Runtime) createStorage(st storage.Store, db *state.DB, cfg *ContainerConfig) (*storage.Container, error) {
+func (r *Runtime) createStorage(st storage.Store, db *state.DB, cfg *ContainerSpec) (*storage.Container, error) {
 	opts, err := storageOptions(cfg)
 	if err != nil {
 		return nil, err
@@ -169,7 +176,7 @@ func (r *Runtime) replace(st storage.Store, db *state.DB, name string) error {
 		return err
 	}
 	logrus.Debugf("create: replacing container %s (%s)", name, old.ID())
-	err = r.RemoveContainer(old, RemoveOptions{Force: true, StopTimeout: time.Duration(old.Config.StopTimeout) * time.Second})
+	err = r.RemoveContainer(old, RemoveOptions{Force: true, StopTimeout: old.Config.stopTimeout()})
 	if err != nil && !errors.Is(err, state.ErrNoSuchContainer) {
 		return fmt.Errorf("replacing container %s: %w", name, err)
 	}
@@ -185,7 +192,7 @@ func newID() string {
 // storageOptions gives a container with its own user namespace (--userns
 // keep-id) a root filesystem owned as that namespace sees it, so files keep
 // their owners inside the container.
-func storageOptions(cfg *ContainerConfig) (*storage.ContainerOptions, error) {
+func storageOptions(cfg *ContainerSpec) (*storage.ContainerOptions, error) {
 	if cfg.UserNS == "" {
 		return nil, nil
 	}

@@ -32,7 +32,7 @@ type storageMetadata struct {
 
 const createdByBerth = "berth"
 
-func berthMetadata(cfg *ContainerConfig) (string, error) {
+func berthMetadata(cfg *ContainerSpec) (string, error) {
 	b, err := json.Marshal(storageMetadata{ImageName: cfg.ImageName, ImageID: cfg.ImageID, Name: cfg.Name,
 		CreatedAt: cfg.Created.Unix(), CreatedBy: createdByBerth})
 	if err != nil {

@@ -2,7 +2,6 @@ package libpod
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -218,8 +217,7 @@ func (c *Container) resolvConf() string {
 // engine is rootless. The engine starts with "podman-" as podman's does,
 // for the scripts that test it (as they test $container=podman).
 func (c *Container) containerEnv(imageName string) string {
-	var o struct{ Privileged bool }
-	if err := json.Unmarshal(c.Config.Spec, &o); err != nil || !o.Privileged {
+	if !c.Config.Privileged {
 		return ""
 	}
 	rootlessFlag := 0

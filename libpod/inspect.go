@@ -380,12 +380,7 @@ func (c *Container) InspectSpec() (*specs.Spec, string, error) {
 
 // recordedSpecOptions decodes the options recorded at create time.
 func (c *Container) recordedSpecOptions() (*specgen.Options, error) {
-	var o specgen.Options
-	if len(c.Config.Spec) > 0 {
-		if err := json.Unmarshal(c.Config.Spec, &o); err != nil {
-			return nil, fmt.Errorf("decoding the spec options of container %s: %w", c.Name(), err)
-		}
-	}
+	o := c.Config.generatorOptions()
 	return &o, nil
 }
 
@@ -571,7 +566,7 @@ func (c *Container) inspectConfig(o *specgen.Options, spec *specs.Spec) InspectC
 		Env: orEmpty(spec.Process.Env), Image: cfg.ImageName, WorkingDir: spec.Process.Cwd,
 		Labels: map[string]string{}, Annotations: spec.Annotations, StopSignal: uint(cfg.StopSignal),
 		HealthcheckOnFailureAction: "none", CreateCommand: cfg.CreateCommand, Timezone: cfg.Timezone,
-		Umask: "0022", Timeout: cfg.Timeout, StopTimeout: cfg.StopTimeout,
+		Umask: "0022", Timeout: cfg.Timeout, StopTimeout: uint(cfg.stopTimeout().Seconds()),
 	}
 	if ic.Hostname == "" {
 		ic.Hostname = c.hostname()
@@ -603,7 +598,7 @@ func (c *Container) userCommand(o *specgen.Options) []string {
 		command = o.Image.Cmd
 	}
 	if command == nil && o.Image == nil && o.Entrypoint == nil {
-		command = c.Config.Command // no image config: what runs
+		command = c.Config.Args // no image config: what runs
 	}
 	return command
 }
@@ -653,7 +648,7 @@ func (c *Container) MountDestinations() []string {
 func (c *Container) UserCommand() []string {
 	o, err := c.recordedSpecOptions()
 	if err != nil {
-		return c.Config.Command
+		return c.Config.Args
 	}
 	return c.userCommand(o)
 }

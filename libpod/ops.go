@@ -1,7 +1,6 @@
 package libpod
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -256,12 +255,11 @@ func (c *Container) Commit(name string, opts image.CommitOptions, pause bool) (*
 		}
 	}
 	if opts.CreatedBy == "" {
-		opts.CreatedBy = "/bin/sh -c " + strings.Join(c.Config.Command, " ")
+		opts.CreatedBy = "/bin/sh -c " + strings.Join(c.Config.Args, " ")
 	}
 	// The container's own --entrypoint and command become the image's, as
 	// with podman and docker: an --entrypoint without a command clears CMD.
-	var o specgen.Options
-	if err := json.Unmarshal(c.Config.Spec, &o); err == nil && (o.Entrypoint != nil || o.Command != nil) {
+	if o := c.Config.generatorOptions(); o.Entrypoint != nil || o.Command != nil {
 		opts.SetCommand = true
 		if o.Image != nil {
 			opts.Entrypoint, opts.Cmd = o.Image.Entrypoint, o.Image.Cmd

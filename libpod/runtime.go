@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
-	"time"
 
 	"github.com/berth-containers/berth/libpod/network"
 	"github.com/berth-containers/berth/libpod/state"
@@ -77,7 +76,7 @@ func (r *Runtime) DB() (*state.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := state.Open(r.dbPath(so))
+	db, err := state.Open(r.dbPath(so), state.Options{UpgradeConfig: upgradeContainerConfig})
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +423,7 @@ func (r *Runtime) Migrate(stopping func(id string)) error {
 			continue
 		}
 		stopping(c.ID())
-		if err := c.Stop(time.Duration(c.Config.StopTimeout) * time.Second); err != nil {
+		if err := c.Stop(c.Config.stopTimeout()); err != nil {
 			return fmt.Errorf("cannot stop container %s: %w", c.ID(), err)
 		}
 	}

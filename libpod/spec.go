@@ -1,7 +1,6 @@
 package libpod
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,22 +23,10 @@ import (
 const ociVersion = "1.0.2-dev"
 
 // generateSpec builds the container's OCI spec for one start: the options
-// decided at create time (ContainerConfig.Spec) completed with what
+// decided at create time (the ContainerSpec) completed with what
 // depends on the host and on the mounted root filesystem.
 func (c *Container) generateSpec(rootfs string, files preparedFiles) (*specs.Spec, error) {
-	var o specgen.Options
-	if err := json.Unmarshal(c.Config.Spec, &o); err != nil {
-		return nil, fmt.Errorf("decoding the spec options of container %s: %w", c.Name(), err)
-	}
-	// A container created by an earlier berth holds {args, env, cwd}: its
-	// command and environment were already complete.
-	var legacy struct {
-		Args []string `json:"args"`
-		Cwd  string   `json:"cwd"`
-	}
-	if json.Unmarshal(c.Config.Spec, &legacy) == nil && len(legacy.Args) > 0 && o.Image == nil && o.Command == nil {
-		o.Entrypoint, o.Command, o.WorkDir = []string{}, legacy.Args, legacy.Cwd
-	}
+	o := c.Config.generatorOptions()
 	o.Rootfs = rootfs
 	o.Host = nil
 	o.Files = specgen.Files{Hosts: files.Hosts, ResolvConf: files.ResolvConf, Hostname: files.Hostname,

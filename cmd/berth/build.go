@@ -322,7 +322,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		Out: out, Err: stderr,
 		Images: ir, Runtime: ociRT, RunDir: runDir, Rootless: rootless.IsRootless(),
 		Pull: func(ctx context.Context, name string) (*storage.Image, error) {
-			return pullBase(ctx, ir, name, pull, copyOpts)
+			return ir.LookupOrPull(ctx, name, pull, copyOpts)
 		},
 	}
 	res, err := buildah.Build(ctx, opts)
@@ -488,23 +488,4 @@ func checkBuildPlatform(f *buildFlags) error {
 		return fmt.Errorf("build --variant %s: %s has no variants", f.variant, goruntime.GOARCH)
 	}
 	return nil
-}
-
-// pullBase finds a base image locally or pulls it, as the policy says
-// (parse.PullPolicy's values).
-func pullBase(ctx context.Context, ir *image.Runtime, name, policy string, opts image.CopyOptions) (*storage.Image, error) {
-	if policy != parse.PullAlways {
-		img, err := ir.Lookup(name)
-		if err == nil && (policy != parse.PullNewer || !ir.RemoteIsNewer(ctx, name, img, opts)) {
-			return img, nil
-		}
-		if err == nil {
-			name = image.RegistryName(name, img) // what the local image was pulled as
-		} else if !errors.Is(err, image.ErrNotFound) {
-			return nil, err
-		} else if policy == parse.PullNever {
-			return nil, fmt.Errorf("%s: %w", name, image.ErrNotFound)
-		}
-	}
-	return ir.Pull(ctx, name, opts)
 }

@@ -86,7 +86,7 @@ func newRenameCommand() *cobra.Command {
 		Short: "Rename an existing container",
 		Args:  requireArgs(2, "must provide a container and a new name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !validName(args[1]) {
+			if !libpod.ValidName(args[1]) {
 				return fmt.Errorf("invalid container name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", args[1])
 			}
 			c, err := runtime().LookupContainer(args[0])
@@ -96,22 +96,6 @@ func newRenameCommand() *cobra.Command {
 			return c.Rename(args[1])
 		},
 	}
-}
-
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, ch := range s {
-		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9'
-		if i > 0 {
-			ok = ok || ch == '_' || ch == '.' || ch == '-'
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 func newPortCommand() *cobra.Command {

@@ -418,7 +418,7 @@ func stopTimeout(cmd *cobra.Command, c *libpod.Container, flag int) time.Duratio
 	if cmd.Flags().Changed("time") {
 		return time.Duration(flag) * time.Second
 	}
-	return time.Duration(c.Config.StopTimeout) * time.Second
+	return c.StopTimeoutDuration()
 }
 
 // statusText is podman's STATUS column.

@@ -2,26 +2,20 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/berth-containers/berth/libpod"
-	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/pkg/specgen"
-	"github.com/berth-containers/berth/rootless"
-	ociv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage"
 )
@@ -56,6 +50,7 @@ type createFlags struct {
 	unsetEnv, hostUsers, attach []string
 	unsetEnvAll, passwd         bool
 	passwdEntry                 string
+	httpProxy                   bool
 }
 
 func (f *createFlags) add(cmd *cobra.Command) {
@@ -85,6 +80,7 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.cidFile, "cidfile", "", "write the container ID to the file")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set environment variables in container")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "read in a file of environment variables")
+	fl.BoolVar(&f.httpProxy, "http-proxy", true, "set proxy environment variables in the container based on the host proxy vars")
 	fl.BoolVar(&f.envHost, "env-host", false, "use all current host environment variables in container")
 	fl.StringArrayVar(&f.envMerge, "env-merge", nil, "preprocess environment variables from image before injecting them into the container")
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set metadata on container")
@@ -140,64 +136,47 @@ func (f *createFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.passwdEntry, "passwd-entry", "", "entry to write to /etc/passwd ($USERNAME, $UID, $GID, $NAME, $HOME)")
 }
 
-// lifecycleConfig maps --conmon-pidfile, --preserve-fds and --rmi.
-func lifecycleConfig(f *createFlags, cfg *libpod.ContainerConfig) error {
-	if f.conmonPidfile != "" {
-		p, err := filepath.Abs(f.conmonPidfile)
-		if err != nil {
-			return fmt.Errorf("--conmon-pidfile %s: %w", f.conmonPidfile, err)
-		}
-		cfg.MonitorPidFile = p
-	}
-	if err := libpod.CheckPreserveFDs(f.preserveFDs); err != nil {
-		return err
-	}
-	cfg.PreserveFDs = f.preserveFDs
-	cfg.RemoveImage = f.rmi // run sets --rm with it
-	return nil
-}
-
-var containerNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-
-// newContainerConfig validates the flags and builds the container's config.
-// Every value is checked before the image is looked up or pulled, and the
-// spec is generated once, against an empty root filesystem, so that a bad
-// value fails here and nothing is created.
-func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, args []string) (*libpod.ContainerConfig, error) {
+// newContainerSpec maps the flags onto the engine's container spec. Only
+// what a flag's syntax decides is checked here; the engine checks the rest
+// (libpod.Runtime.CreateContainer) before anything is created.
+func newContainerSpec(cmd *cobra.Command, f *createFlags, imageName string, args []string) (*libpod.ContainerSpec, error) {
 	changed := cmd.Flags().Changed
-	isRootless := rootless.IsRootless()
-	o := &specgen.Options{Terminal: f.tty, ReadOnly: f.readOnly, ReadOnlyTmpfs: f.readOnlyTmpfs, Privileged: f.privileged,
-		CapAdd: f.capAdd, CapDrop: f.capDrop, AutoRemove: f.rm, PublishAll: f.publishAll}
-	cfg := &libpod.ContainerConfig{
-		Name: f.name, Terminal: f.tty, Stdin: f.interactive, Hostname: f.hostname, AutoRemove: f.rm,
-		LogDriver: f.logDriver, StopTimeout: f.stopTimeout, Timeout: f.timeout,
-		DNSServers: f.dns, DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, CreateCommand: os.Args,
+	s := &libpod.ContainerSpec{
+		Name: f.name, Replace: f.replace, Image: imageName, PullPolicy: f.pull, CreateCommand: os.Args,
+		Terminal: f.tty, Stdin: f.interactive, Hostname: f.hostname, AutoRemove: f.rm, RemoveImage: f.rmi,
+		LogDriver: f.logDriver, Timeout: f.timeout, PreserveFDs: f.preserveFDs,
+		DNSServers: f.dns, DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, AddHosts: f.addHosts,
+		ReadOnly: f.readOnly, ReadOnlyTmpfs: f.readOnlyTmpfs, Privileged: f.privileged,
+		CapAdd: f.capAdd, CapDrop: f.capDrop, PublishAll: f.publishAll, User: f.user, GroupAdd: f.groupAdd,
+		WorkDir: f.workdir, Init: f.init || f.initPath != "", InitPath: f.initPath, Timezone: f.tz,
+		UserNS: f.userns, Network: f.network, EnvHost: f.envHost, UnsetEnv: f.unsetEnv, UnsetEnvAll: f.unsetEnvAll,
+		HostUsers: f.hostUsers, NoPasswd: !f.passwd, PasswdEntry: f.passwdEntry, EnvMerge: f.envMerge,
 	}
 	var err error
-	if err := lifecycleConfig(f, cfg); err != nil {
-		return nil, err
+	if changed("http-proxy") {
+		s.HTTPProxy = &f.httpProxy
 	}
-
-	if f.name != "" && !containerNameRE.MatchString(f.name) {
+	if changed("stop-timeout") {
+		s.StopTimeout = &f.stopTimeout
+	}
+	if f.conmonPidfile != "" {
+		if s.MonitorPidFile, err = filepath.Abs(f.conmonPidfile); err != nil {
+			return nil, fmt.Errorf("--conmon-pidfile %s: %w", f.conmonPidfile, err)
+		}
+	}
+	if f.name != "" && !libpod.ValidName(f.name) {
 		return nil, fmt.Errorf("invalid container name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", f.name)
 	}
-	pull, err := parse.PullPolicy(f.pull)
-	if err != nil {
+	if _, err := parse.PullPolicy(f.pull); err != nil {
 		return nil, err
 	}
 
 	// logging, restart, stop
-	if err := libpod.CheckLogDriver(f.logDriver); err != nil {
-		return nil, err
-	}
 	lo, err := parse.LogOpts(f.logOpts)
 	if err != nil {
 		return nil, err
 	}
-	cfg.LogPath, cfg.LogMaxSize, cfg.LogTag = lo.Path, lo.MaxSize, lo.Tag
-	if cfg.LogPath != "" && !filepath.IsAbs(cfg.LogPath) {
-		return nil, fmt.Errorf("invalid --log-opt path=%s: the path must be absolute", cfg.LogPath)
-	}
+	s.LogPath, s.LogMaxSize, s.LogTag = lo.Path, lo.MaxSize, lo.Tag
 	for k, v := range lo.Other {
 		if k != "max-file" {
 			continue // kept by podman for drivers that use them; k8s-file does not
@@ -206,22 +185,19 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("invalid --log-opt max-file=%s: must be a number, 1 or more", v)
 		}
-		cfg.LogMaxFiles = n
+		s.LogMaxFiles = n
 	}
-	if cfg.RestartPolicy, cfg.RestartMax, err = parse.RestartPolicy(f.restart); err != nil {
+	if s.RestartPolicy, s.RestartMax, err = parse.RestartPolicy(f.restart); err != nil {
 		return nil, err
 	}
-	if cfg.RestartPolicy != "" && cfg.RestartPolicy != "no" && f.rm {
-		return nil, errors.New("the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"")
-	}
 	if f.stopSignal != "" {
-		if o.StopSignal, err = parse.StopSignal(f.stopSignal); err != nil {
+		if s.StopSignal, err = parse.StopSignal(f.stopSignal); err != nil {
 			return nil, err
 		}
 	}
 
 	// labels, annotations
-	if cfg.Labels, err = labels(f.labelFiles, f.labels); err != nil {
+	if s.Labels, err = labels(f.labelFiles, f.labels); err != nil {
 		return nil, err
 	}
 	for _, a := range f.annotations {
@@ -229,341 +205,32 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		if !ok || k == "" {
 			return nil, fmt.Errorf("invalid --annotation %q: annotations must be formatted KEY=VALUE", a)
 		}
-		if cfg.Annotations == nil {
-			cfg.Annotations = map[string]string{}
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
 		}
-		cfg.Annotations[k] = v
+		s.Annotations[k] = v
 	}
-	o.Annotations = cfg.Annotations
 
-	// user, process
-	if f.user != "" {
-		u, g, hasGroup := strings.Cut(f.user, ":")
-		if u == "" || hasGroup && g == "" {
-			return nil, fmt.Errorf("invalid --user %q: use <name|uid>[:<group|gid>]", f.user)
-		}
-	}
-	o.User = f.user
-	for _, g := range f.groupAdd {
-		if g == "keep-groups" && len(f.groupAdd) > 1 {
-			return nil, errors.New("the '--group-add keep-groups' option is not allowed with any other --group-add options")
-		}
-		if g == "keep-groups" {
-			return nil, errors.New("--group-add keep-groups is not supported yet")
-		}
-		if g == "" {
-			return nil, errors.New("invalid --group-add \"\": give a group name or number")
-		}
-	}
-	o.GroupAdd = f.groupAdd
-	if f.workdir != "" {
-		if !filepath.IsAbs(f.workdir) {
-			return nil, fmt.Errorf("invalid --workdir %q: must be an absolute path", f.workdir)
-		}
-		o.WorkDir = filepath.Clean(f.workdir)
-	}
+	// process
 	if changed("entrypoint") {
-		o.Entrypoint = specgen.ParseEntrypoint(f.entrypoint)
+		s.Entrypoint = specgen.ParseEntrypoint(f.entrypoint)
 	}
 	if len(args) > 0 {
-		o.Command = args
+		s.Command = args
 	}
 	if f.umask != "" {
 		m, err := parse.Umask(f.umask)
 		if err != nil {
 			return nil, err
 		}
-		o.Umask = &m
+		s.Umask = &m
 	}
 	if changed("oom-score-adj") {
-		if f.oomScoreAdj < -1000 || f.oomScoreAdj > 1000 {
-			return nil, fmt.Errorf("invalid --oom-score-adj %d: must be between -1000 and 1000", f.oomScoreAdj)
-		}
-		o.OOMScoreAdj = &f.oomScoreAdj
+		s.OOMScoreAdj = &f.oomScoreAdj
 	}
-	if f.init || f.initPath != "" {
-		if o.InitBinary, err = initBinary(f.initPath); err != nil {
-			return nil, err
-		}
-	}
-
-	// security
-	so, err := parse.SecurityOpts(f.securityOpts)
-	if err != nil {
+	if s.Env, err = environment(f); err != nil {
 		return nil, err
 	}
-	o.NoNewPrivileges, o.Unmask, o.Mask, o.ProcOpts = so.NoNewPrivileges, so.Unmask, so.Mask, so.ProcOpts
-	if so.SeccompProfile != "" && so.SeccompProfile != specgen.SeccompUnconfined {
-		if o.SeccompProfile, err = filepath.Abs(so.SeccompProfile); err != nil {
-			return nil, err
-		}
-	} else {
-		o.SeccompProfile = so.SeccompProfile
-	}
-	// SELinux labels (label=...) mean nothing on a host without SELinux,
-	// which is every host berth supports so far: accepted and ignored, as
-	// podman does there.
-	if so.AppArmorProfile != "" && so.AppArmorProfile != "unconfined" {
-		if data, _ := os.ReadFile("/sys/module/apparmor/parameters/enabled"); strings.TrimSpace(string(data)) != "Y" {
-			return nil, fmt.Errorf("--security-opt apparmor=%s: AppArmor is not enabled on this host", so.AppArmorProfile)
-		}
-		o.AppArmorProfile = so.AppArmorProfile
-	}
-
-	// resources
-	for _, u := range f.ulimits {
-		if u == "host" {
-			o.UlimitHost = true
-			continue
-		}
-		rl, err := parse.Ulimit(u)
-		if err != nil {
-			return nil, err
-		}
-		o.Ulimits = append(o.Ulimits, rl)
-	}
-	limits := false
-	if f.memory != "" {
-		if o.Memory, err = parse.Memory(f.memory); err != nil {
-			return nil, err
-		}
-		if o.Memory > 0 && o.Memory < 6*1024*1024 {
-			return nil, fmt.Errorf("invalid --memory %q: the minimum memory limit allowed is 6MB", f.memory)
-		}
-		limits = true // even 0: podman warns for any limit given
-	}
-	if f.memorySwap != "" {
-		if o.MemorySwap, err = parse.MemorySwap(f.memorySwap); err != nil {
-			return nil, err
-		}
-		if o.MemorySwap > 0 && o.MemorySwap < o.Memory {
-			return nil, errors.New("--memory-swap must be larger than or equal to --memory")
-		}
-		if o.Memory == 0 && o.MemorySwap != 0 {
-			return nil, errors.New("--memory-swap needs --memory")
-		}
-		limits = true
-	}
-	if f.cpus != "" {
-		if o.CPUQuota, o.CPUPeriod, err = parse.CPUs(f.cpus); err != nil {
-			return nil, err
-		}
-		limits = true
-	}
-	if changed("cpu-shares") {
-		o.CPUShares = f.cpuShares
-		limits = true
-	}
-	if changed("pids-limit") {
-		if f.pidsLimit < -1 {
-			return nil, fmt.Errorf("invalid --pids-limit %d: use a number of processes, or -1 for unlimited", f.pidsLimit)
-		}
-		o.PidsLimit = &f.pidsLimit
-		limits = true
-	}
-	if isRootless && limits {
-		// No cgroup a rootless berth could use: like podman 4.3 on
-		// cgroup v1, warn and run without the limits.
-		msg := "Resource limits are not supported and ignored on cgroups V1 rootless systems"
-		if libpod.CgroupsV2() {
-			msg = "Resource limits are not supported yet for rootless containers and are ignored"
-		}
-		fmt.Fprintln(os.Stderr, msg) // podman prints these warnings bare
-		o.Memory, o.MemorySwap, o.CPUQuota, o.CPUPeriod, o.CPUShares, o.PidsLimit = 0, 0, 0, 0, 0, nil
-	}
-	if changed("kernel-memory") {
-		fmt.Fprintln(os.Stderr, "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop.")
-	}
-	if f.shmSize != "" {
-		if o.ShmSize, err = parse.Size("--shm-size", f.shmSize); err != nil {
-			return nil, err
-		}
-		if o.ShmSize == 0 {
-			return nil, fmt.Errorf("invalid --shm-size %q: the size must be above 0", f.shmSize)
-		}
-	}
-	if o.Sysctls, err = parse.Sysctls(f.sysctls); err != nil {
-		return nil, err
-	}
-	if len(o.Sysctls) == 0 {
-		o.Sysctls = nil
-	}
-	for _, d := range f.devices {
-		host, ctr, perms, err := parse.Device(d)
-		if err != nil {
-			return nil, err
-		}
-		o.Devices = append(o.Devices, specgen.Device{HostPath: host, ContainerPath: ctr, Permissions: perms})
-	}
-	for _, r := range f.deviceCgroupRules {
-		rule, err := parse.DeviceCgroupRule(r)
-		if err != nil {
-			return nil, err
-		}
-		o.DeviceCgroupRules = append(o.DeviceCgroupRules, rule)
-	}
-
-	// mounts
-	if o.Mounts, err = userMounts(f); err != nil {
-		return nil, err
-	}
-
-	// time zone
-	if f.tz != "" {
-		if _, err := libpod.TimezoneFile(f.tz); err != nil {
-			return nil, err
-		}
-		cfg.Timezone = f.tz
-	}
-
-	// user namespace
-	uns, err := parse.ParseUserNS(f.userns)
-	if err != nil {
-		return nil, err
-	}
-	switch uns.Mode {
-	case parse.UserNSHost:
-	case parse.UserNSNoMap:
-		// The container's root would be an ID that cannot reach the
-		// storage berth creates (not ID-mapped yet).
-		return nil, errors.New("--userns=nomap is not supported yet: it needs ID-mapped container storage")
-	case parse.UserNSKeepID:
-		if !isRootless {
-			return nil, fmt.Errorf("%s is only supported in rootless mode", uns.Mode)
-		}
-		if uns.Size != nil {
-			return nil, errors.New("--userns=keep-id:size= is not supported yet")
-		}
-		cfg.UserNS = f.userns
-		if uns.Mode == parse.UserNSKeepID && o.User == "" {
-			uid, gid := uint32(rootless.UID()), uint32(rootless.GID())
-			if uns.UID != nil {
-				uid = *uns.UID
-			}
-			if uns.GID != nil {
-				gid = *uns.GID
-			}
-			o.User = fmt.Sprintf("%d:%d", uid, gid)
-		}
-	default:
-		return nil, fmt.Errorf("--userns=%s is not supported yet: use host or keep-id", f.userns)
-	}
-
-	// pid, ipc and uts namespaces
-	for _, ns := range []struct {
-		flag, value string
-		dst         *specgen.Namespace
-		modes       []string
-	}{
-		{"pid", f.pidNS, &o.PID, []string{"host", "private"}},
-		{"ipc", f.ipcNS, &o.IPC, []string{"host", "private", "shareable", "none"}},
-		{"uts", f.utsNS, &o.UTS, []string{"host", "private"}},
-	} {
-		n, err := namespaceFlag(ns.flag, ns.value, ns.modes)
-		if err != nil {
-			return nil, err
-		}
-		*ns.dst = n
-	}
-
-	// network
-	switch netMode, netOpts, _ := strings.Cut(f.network, ":"); netMode {
-	case "", "private", "bridge", "podman", "slirp4netns":
-		if netOpts != "" {
-			return nil, fmt.Errorf("--network %s: network options are not supported yet", f.network)
-		}
-		// Rootful containers join the default CNI bridge ("podman"), as
-		// with podman; rootless ones (and --network slirp4netns) use
-		// slirp4netns until rootless bridges land.
-		cfg.Network = "slirp4netns"
-		if !isRootless && netMode != "slirp4netns" {
-			cfg.Network = "bridge"
-		}
-	case "pasta":
-		if netOpts != "" {
-			return nil, fmt.Errorf("--network %s: pasta options are not supported yet", f.network)
-		}
-		if !isRootless {
-			return nil, errors.New("pasta networking is only supported for rootless mode")
-		}
-		if _, err := exec.LookPath("pasta"); err != nil {
-			return nil, errors.New("--network pasta: pasta not found: install the passt package")
-		}
-		cfg.Network = "pasta"
-	case "host", "none":
-		if netOpts != "" {
-			return nil, fmt.Errorf("invalid --network %q", f.network)
-		}
-		cfg.Network = netMode
-	default:
-		return nil, fmt.Errorf("--network %q is not supported yet: use host, none, slirp4netns, pasta or private", f.network)
-	}
-	for _, h := range f.addHosts {
-		e, err := parse.AddHost(h)
-		if err != nil {
-			return nil, err
-		}
-		if e.IP == parse.HostGateway && cfg.Network == "none" {
-			return nil, fmt.Errorf("--add-host %s: host-gateway has no address with --network none", h)
-		}
-	}
-	cfg.AddHosts = f.addHosts
-	for _, d := range f.dns {
-		if net.ParseIP(d) == nil {
-			return nil, fmt.Errorf("invalid --dns %q: not an IP address", d)
-		}
-	}
-	published, err := parse.Ports(f.publish)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := parse.ExposedPorts(nil, f.expose); err != nil {
-		return nil, err
-	}
-
-	// the image
-	ir, err := imageRuntime()
-	if err != nil {
-		return nil, err
-	}
-	img, err := lookupOrPull(ir, imageName, pull)
-	if err != nil {
-		return nil, err
-	}
-	icfg, err := ir.Config(img)
-	if err != nil {
-		return nil, err
-	}
-	cfg.ImageID, cfg.ImageName = img.ID, imageName
-	if len(img.Names) > 0 {
-		cfg.ImageName = img.Names[0]
-	}
-	imgConfig := icfg.Config
-	o.Image = &imgConfig
-	// Image VOLUMEs would get anonymous volumes; volumes are a later
-	// issue, so they are ignored for now (the directories stay in the
-	// container's own layer).
-
-	// command
-	if cfg.Command, err = specgen.Command(o.Image, o.Entrypoint, o.Command); err != nil {
-		return nil, err
-	}
-	sig, err := specgen.StopSignal(o.StopSignal, o.Image)
-	if err != nil {
-		return nil, fmt.Errorf("the image's STOPSIGNAL: %w", err)
-	}
-	cfg.StopSignal = int(sig)
-
-	// environment
-	if o.DefaultEnv, err = runtime().DefaultEnv(); err != nil {
-		return nil, err
-	}
-	if o.Env, err = environment(f, o.Image, o.DefaultEnv); err != nil {
-		return nil, err
-	}
-	o.UnsetEnv, o.UnsetEnvAll = f.unsetEnv, f.unsetEnvAll
-	o.HostUsers = f.hostUsers
-	o.NoPasswd, o.PasswdEntry = !f.passwd, f.passwdEntry
 	for _, a := range f.attach {
 		switch strings.ToLower(a) {
 		case "stdin", "stdout", "stderr":
@@ -575,78 +242,128 @@ func newContainerConfig(cmd *cobra.Command, f *createFlags, imageName string, ar
 		return nil, errors.New("cannot specify --attach with --log-driver=passthrough: invalid argument")
 	}
 
-	// ports
-	if cfg.Network == "slirp4netns" || cfg.Network == "pasta" || cfg.Network == "bridge" {
-		if f.publishAll {
-			exposed, err := parse.ExposedPorts(o.Image.ExposedPorts, f.expose)
-			if err != nil {
-				return nil, err
-			}
-			published = parse.PublishAll(published, exposed)
-		}
-		if cfg.Ports, err = portMappings(published); err != nil {
-			return nil, err
-		}
-		for _, p := range cfg.Ports {
-			if cfg.Network == "pasta" && p.Protocol == "sctp" {
-				return nil, fmt.Errorf("publishing %d/sctp: pasta forwards only tcp and udp", p.ContainerPort)
-			}
-		}
-	} else if len(published) > 0 || f.publishAll {
-		fmt.Fprintln(os.Stderr, "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use")
-	}
-
-	// One generation against an empty root filesystem checks what the
-	// options alone decide (capabilities, limits, sysctls, devices,
-	// mounts, seccomp profile) before anything is created.
-	check := *o
-	check.Rootfs = "/nonexistent/berth-check-rootfs"
-	check.User, check.GroupAdd = "", nil
-	if check.Image != nil {
-		// the image's USER is resolved in its root filesystem, later
-		img := *check.Image
-		img.User = ""
-		check.Image = &img
-	}
-	check.Rootless = isRootless
-	check.CanRaiseRlimits = specgen.CanRaiseRlimits()
-	check.UseCgroups = !isRootless
-	check.Hostname = "check"
-	switch cfg.Network {
-	case "host":
-		check.Network = specgen.Namespace{Mode: specgen.NSHost}
-	case "none":
-		check.Network = specgen.Namespace{Mode: specgen.NSNone}
-	}
-	if _, err := specgen.Generate(&check); err != nil {
-		return nil, err
-	}
-
-	spec, err := json.Marshal(o)
+	// security
+	so, err := parse.SecurityOpts(f.securityOpts)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Spec = spec
-	return cfg, nil
-}
+	s.NoNewPrivileges, s.Unmask, s.Mask, s.ProcOpts = so.NoNewPrivileges, so.Unmask, so.Mask, so.ProcOpts
+	s.SeccompProfile, s.AppArmorProfile = so.SeccompProfile, so.AppArmorProfile
+	if s.SeccompProfile != "" && s.SeccompProfile != specgen.SeccompUnconfined {
+		if s.SeccompProfile, err = filepath.Abs(s.SeccompProfile); err != nil {
+			return nil, err
+		}
+	}
 
-// environment is the user's environment, applied over the image's:
-// --env-merge (expanded against the image's environment), then
-// --env-host, --env-file and -e, each overriding the ones before.
-func environment(f *createFlags, img *ociv1.ImageConfig, defaultEnv []string) ([]string, error) {
-	var env []string
-	if len(f.envMerge) > 0 {
-		base := parse.MergeEnv(parse.MergeEnv([]string{"PATH=" + specgen.DefaultPath, "TERM=xterm", "container=podman"}, defaultEnv), img.Env)
-		merged, err := parse.EnvMerge(f.envMerge, base)
+	// resources
+	for _, u := range f.ulimits {
+		if u == "host" {
+			s.UlimitHost = true
+			continue
+		}
+		rl, err := parse.Ulimit(u)
 		if err != nil {
 			return nil, err
 		}
-		env = parse.MergeEnv(env, merged)
+		s.Ulimits = append(s.Ulimits, rl)
 	}
+	if f.memory != "" {
+		m, err := parse.Memory(f.memory)
+		if err != nil {
+			return nil, err
+		}
+		s.Memory = &m
+	}
+	if f.memorySwap != "" {
+		if s.MemorySwap, err = parse.MemorySwap(f.memorySwap); err != nil {
+			return nil, err
+		}
+	}
+	if f.cpus != "" {
+		if s.CPUQuota, s.CPUPeriod, err = parse.CPUs(f.cpus); err != nil {
+			return nil, err
+		}
+	}
+	s.CPUShares = f.cpuShares
+	if changed("pids-limit") {
+		s.PidsLimit = &f.pidsLimit
+	}
+	if changed("kernel-memory") {
+		logrus.Warn("The --kernel-memory flag is no longer supported. This flag is a noop.")
+	}
+	if f.shmSize != "" {
+		if s.ShmSize, err = parse.Size("--shm-size", f.shmSize); err != nil {
+			return nil, err
+		}
+		if s.ShmSize == 0 {
+			return nil, fmt.Errorf("invalid --shm-size %q: the size must be above 0", f.shmSize)
+		}
+	}
+	if s.Sysctls, err = parse.Sysctls(f.sysctls); err != nil {
+		return nil, err
+	}
+	for _, d := range f.devices {
+		host, ctr, perms, err := parse.Device(d)
+		if err != nil {
+			return nil, err
+		}
+		s.Devices = append(s.Devices, specgen.Device{HostPath: host, ContainerPath: ctr, Permissions: perms})
+	}
+	for _, r := range f.deviceCgroupRules {
+		rule, err := parse.DeviceCgroupRule(r)
+		if err != nil {
+			return nil, err
+		}
+		s.DeviceCgroupRules = append(s.DeviceCgroupRules, rule)
+	}
+
+	// mounts
+	if s.Mounts, err = userMounts(f); err != nil {
+		return nil, err
+	}
+
+	// pid, ipc and uts namespaces
+	for _, ns := range []struct {
+		flag, value string
+		dst         *specgen.Namespace
+		modes       []string
+	}{
+		{"pid", f.pidNS, &s.PID, []string{"host", "private"}},
+		{"ipc", f.ipcNS, &s.IPC, []string{"host", "private", "shareable", "none"}},
+		{"uts", f.utsNS, &s.UTS, []string{"host", "private"}},
+	} {
+		n, err := namespaceFlag(ns.flag, ns.value, ns.modes)
+		if err != nil {
+			return nil, err
+		}
+		*ns.dst = n
+	}
+
+	// ports
+	published, err := parse.Ports(f.publish)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range published {
+		s.Ports = append(s.Ports, libpod.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Range: p.Range, Protocol: p.Protocol})
+	}
+	exposed, err := parse.ExposedPorts(nil, f.expose)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range exposed {
+		s.Expose = append(s.Expose, libpod.PortMapping{ContainerPort: p.ContainerPort, Range: p.Range, Protocol: p.Protocol})
+	}
+	return s, nil
+}
+
+// environment is the user's environment: --env-file, then -e, each
+// overriding the ones before; a name without a value takes the host's.
+// --env-host and --env-merge are the engine's (they need the host's and the
+// image's environment).
+func environment(f *createFlags) ([]string, error) {
+	var env []string
 	host := os.Environ()
-	if f.envHost {
-		env = parse.MergeEnv(env, host)
-	}
 	for _, file := range f.envFiles {
 		fe, err := parse.EnvFile(file, host)
 		if err != nil {
@@ -783,85 +500,14 @@ func userMounts(f *createFlags) ([]specs.Mount, error) {
 	return out, nil
 }
 
-// portMappings expands ranges and gives a free host port to each mapping
-// without one (-p 80, -P), as podman does at create time.
-func portMappings(published []parse.PortMapping) ([]libpod.PortMapping, error) {
-	var out []libpod.PortMapping
-	for _, p := range published {
-		n := max(p.Range, 1)
-		for i := uint16(0); i < n; i++ {
-			pm := libpod.PortMapping{HostIP: p.HostIP, ContainerPort: p.ContainerPort + i, Protocol: p.Protocol}
-			if p.HostPort != 0 {
-				pm.HostPort = p.HostPort + i
-			} else {
-				port, err := freeHostPort(p.HostIP, p.Protocol)
-				if err != nil {
-					return nil, err
-				}
-				pm.HostPort = port
-			}
-			out = append(out, pm)
-		}
-	}
-	return out, nil
-}
 
-func freeHostPort(ip, proto string) (uint16, error) {
-	addr := net.JoinHostPort(ip, "0")
-	if proto == "udp" {
-		c, err := net.ListenPacket("udp", addr)
-		if err != nil {
-			return 0, fmt.Errorf("finding a free host port: %w", err)
-		}
-		defer c.Close()
-		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return 0, fmt.Errorf("finding a free host port: %w", err)
-	}
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port), nil
-}
 
-// initBinary finds --init's binary: --init-path, else catatonit where
-// Debian and podman put it.
-func initBinary(path string) (string, error) {
-	if path != "" {
-		if !filepath.IsAbs(path) {
-			return "", fmt.Errorf("invalid --init-path %q: must be an absolute path", path)
-		}
-		st, err := os.Stat(path)
-		if err != nil {
-			return "", fmt.Errorf("--init-path: %w", err)
-		}
-		if !st.Mode().IsRegular() {
-			return "", fmt.Errorf("--init-path %s is not a regular file", path)
-		}
-		return path, nil
-	}
-	for _, p := range []string{"/usr/libexec/podman/catatonit", "/usr/bin/catatonit", "/usr/libexec/catatonit/catatonit"} {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("catatonit"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("--init: catatonit not found: install catatonit (the Debian package catatonit), or give its path with --init-path")
-}
 
 // parseSignal reads a signal name or number (used by kill and inspect).
 func parseSignal(s string) (syscall.Signal, error) {
 	return parse.StopSignal(s)
 }
 
-// lookupOrPull applies the --pull policy.
-func lookupOrPull(ir *image.Runtime, name, policy string) (*storageImage, error) {
-	ctx, cancel := signalContext()
-	defer cancel()
-	return pullBase(ctx, ir, name, policy, image.CopyOptions{Progress: os.Stderr})
-}
 
 // namespaceFlag maps --pid, --ipc or --uts: one of modes ("shareable" is
 // private: berth's IPC namespaces can always be joined), or ns:PATH.

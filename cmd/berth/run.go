@@ -38,14 +38,13 @@ func newCreateCommand() *cobra.Command {
 }
 
 func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod.Container, error) {
-	if f.replace && f.name == "" {
-		return nil, errors.New("cannot replace container without --name being set")
-	}
-	cfg, err := newContainerConfig(cmd, f, args[0], args[1:])
+	spec, err := newContainerSpec(cmd, f, args[0], args[1:])
 	if err != nil {
 		return nil, err
 	}
-	c, err := runtime().CreateContainerWith(*cfg, libpod.CreateOptions{Replace: f.replace})
+	ctx, cancel := signalContext()
+	defer cancel()
+	c, err := runtime().CreateContainer(ctx, spec, libpod.CreateOptions{PullProgress: os.Stderr, Warnings: os.Stderr})
 	if err != nil {
 		return nil, err
 	}

@@ -26,8 +26,9 @@ var (
 	ErrDBBadConfig = errors.New("database configuration mismatch")
 )
 
-// schemaVersion 2 added the dbconfig table.
-const schemaVersion = 2
+// schemaVersion 2 added the dbconfig table; 3 changed the containers'
+// config (libpod's ContainerSpec; Options.UpgradeConfig converts a row).
+const schemaVersion = 3
 
 const schema = `
 CREATE TABLE IF NOT EXISTS containers (
@@ -52,10 +53,18 @@ type DB struct {
 	db *sql.DB
 }
 
+// Options are the caller's part of opening the database.
+type Options struct {
+	// UpgradeConfig converts a container's config from the format of
+	// schema version 2 to the current one; Open calls it for every row of
+	// an older database, in the transaction that upgrades the schema.
+	UpgradeConfig func(old []byte) ([]byte, error)
+}
+
 // Open opens (creating if needed) the database at path. The journal mode
 // is DELETE with synchronous=FULL: measured in test/bench, it is as fast as
 // WAL for berth's one-transaction processes and keeps a single file.
-func Open(path string) (*DB, error) {
+func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating state directory: %w", err)
 	}
@@ -68,14 +77,16 @@ func Open(path string) (*DB, error) {
 	// through SQLite's file lock anyway.
 	db.SetMaxOpenConns(1)
 	s := &DB{db: db}
-	if err := s.migrate(); err != nil {
+	if err := s.migrate(opts); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("preparing state database %s: %w", path, err)
 	}
 	return s, nil
 }
 
-func (s *DB) migrate() error {
+// migrate brings the schema to schemaVersion in one transaction: a crash
+// leaves the old database, which the next open upgrades again.
+func (s *DB) migrate(opts Options) error {
 	var v int
 	if err := s.db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
 		return err
@@ -90,9 +101,49 @@ func (s *DB) migrate() error {
 		if _, err := tx.Exec(schema); err != nil {
 			return err
 		}
+		if v > 0 && v < 3 {
+			if err := upgradeConfigs(tx, opts.UpgradeConfig); err != nil {
+				return err
+			}
+		}
 		_, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
 		return err
 	})
+}
+
+// upgradeConfigs rewrites every container's config with upgrade.
+func upgradeConfigs(tx *sql.Tx, upgrade func([]byte) ([]byte, error)) error {
+	rows, err := tx.Query("SELECT id, config FROM containers")
+	if err != nil {
+		return err
+	}
+	configs := map[string][]byte{}
+	for rows.Next() {
+		var id string
+		var config []byte
+		if err := rows.Scan(&id, &config); err != nil {
+			rows.Close()
+			return err
+		}
+		configs[id] = config
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(configs) > 0 && upgrade == nil {
+		return errors.New("the database's containers need an upgrade of their config, and none was given")
+	}
+	for id, old := range configs {
+		config, err := upgrade(old)
+		if err != nil {
+			return fmt.Errorf("upgrading the config of container %s: %w", id, err)
+		}
+		if _, err := tx.Exec("UPDATE containers SET config = ? WHERE id = ?", config, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close releases the database.

@@ -21,7 +21,7 @@ func TestNamesAreUniqueUnderConcurrentOpeners(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			db, err := Open(path) // a separate connection, as a separate process would have
+			db, err := Open(path, Options{}) // a separate connection, as a separate process would have
 			if err != nil {
 				errs[i] = err
 				return
@@ -46,7 +46,7 @@ func TestNamesAreUniqueUnderConcurrentOpeners(t *testing.T) {
 }
 
 func TestLookupByNameIDAndPrefix(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	db, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestLookupByNameIDAndPrefix(t *testing.T) {
 }
 
 func TestModifyStateAndRemove(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	db, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestModifyStateAndRemove(t *testing.T) {
 func BenchmarkProcessLifecycle(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "state.db")
 	for i := 0; b.Loop(); i++ {
-		db, err := Open(path)
+		db, err := Open(path, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func BenchmarkProcessLifecycle(b *testing.B) {
 
 func TestConfigRecordedAndMismatchRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	db, err := Open(path)
+	db, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

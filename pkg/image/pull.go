@@ -18,6 +18,7 @@ import (
 	"go.podman.io/image/v5/types"
 	"go.podman.io/storage"
 
+	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -193,4 +194,24 @@ func configDigest(ctx context.Context, ref types.ImageReference, sys *types.Syst
 		return "", fmt.Errorf("reading image %s: %w", transports.ImageName(ref), err)
 	}
 	return img.ConfigInfo().Digest, nil
+}
+
+// LookupOrPull finds an image locally or pulls it, as the pull policy says
+// (parse.PullPolicy's values: "always", "missing", "never", "newer"; ""
+// is "missing").
+func (r *Runtime) LookupOrPull(ctx context.Context, name, policy string, opts CopyOptions) (*storage.Image, error) {
+	if policy != parse.PullAlways {
+		img, err := r.Lookup(name)
+		if err == nil && (policy != parse.PullNewer || !r.RemoteIsNewer(ctx, name, img, opts)) {
+			return img, nil
+		}
+		if err == nil {
+			name = RegistryName(name, img) // what the local image was pulled as
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		} else if policy == parse.PullNever {
+			return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
+		}
+	}
+	return r.Pull(ctx, name, opts)
 }

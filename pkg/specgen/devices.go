@@ -15,7 +15,9 @@ import (
 // Device is a --device value: HostPath (a device, or a directory of devices)
 // appears at ContainerPath with Permissions (r, w, m) in the device cgroup.
 type Device struct {
-	HostPath, ContainerPath, Permissions string
+	HostPath      string `json:"hostPath"`
+	ContainerPath string `json:"containerPath"`
+	Permissions   string `json:"permissions,omitempty"`
 }
 
 var errNotDevice = errors.New("not a device node")

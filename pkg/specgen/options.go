@@ -36,8 +36,8 @@ const (
 
 // Namespace is one namespace setting.
 type Namespace struct {
-	Mode NamespaceMode
-	Path string // with NSPath
+	Mode NamespaceMode `json:"mode,omitempty"`
+	Path string        `json:"path,omitempty"` // with NSPath
 }
 
 // Files are the files the engine prepares on the host and bind-mounts into
