@@ -51,9 +51,9 @@ type ContainerSpec struct {
 	PullPolicy string `json:"pullPolicy,omitempty"`
 	// ImageID, ImageName (the image's first name, else Image) and
 	// ImageConfig (the image's config at create time) are filled.
-	ImageID     string              `json:"imageId"`
-	ImageName   string              `json:"imageName"`
-	ImageConfig *ociv1.ImageConfig  `json:"imageConfig,omitempty"`
+	ImageID     string             `json:"imageId"`
+	ImageName   string             `json:"imageName"`
+	ImageConfig *ociv1.ImageConfig `json:"imageConfig,omitempty"`
 	// OCIRuntime is the OCI runtime, a name or a path; "" is the engine's
 	// (--runtime, containers.conf). Filled: every later command uses it.
 	OCIRuntime string `json:"ociRuntime,omitempty"`
@@ -163,7 +163,7 @@ type ContainerSpec struct {
 	// DefaultSysctls are containers.conf's default_sysctls (filled).
 	DefaultSysctls map[string]string `json:"defaultSysctls,omitempty"`
 	// Devices are host devices; DeviceCgroupRules are device cgroup rules.
-	Devices           []specgen.Device           `json:"devices,omitempty"`
+	Devices           []specgen.Device          `json:"devices,omitempty"`
 	DeviceCgroupRules []specs.LinuxDeviceCgroup `json:"deviceCgroupRules,omitempty"`
 
 	// Mounts are bind and tmpfs mounts (and devpts). A bind mount's

@@ -2,12 +2,12 @@ package libpod
 
 import (
 	"context"
-	"io"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 

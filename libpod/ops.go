@@ -10,6 +10,7 @@ import (
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
+	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
 	"go.podman.io/storage/pkg/archive"
 )
@@ -65,7 +66,11 @@ func (c *Container) setPaused(pause bool) error {
 }
 
 // Rename gives the container a new name, in the database and in storage.
+// A name another tool's storage container holds is refused.
 func (c *Container) Rename(name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("invalid container name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", name)
+	}
 	lock, err := c.rt.lockContainer(c.ID())
 	if err != nil {
 		return err
@@ -75,11 +80,26 @@ func (c *Container) Rename(name string) error {
 	if err != nil {
 		return err
 	}
+	st, err := c.rt.Store()
+	if err != nil {
+		return err
+	}
+	holder, err := c.rt.foreignHolder(st, db, name)
+	if err != nil {
+		return err
+	}
+	if holder != "" {
+		return nameInUseError(name, holder)
+	}
+	old := c.Config.Name
 	if err := db.SetName(c.ID(), name); err != nil {
 		return err
 	}
-	if st, err := c.rt.Store(); err == nil {
-		_ = st.SetNames(c.ID(), []string{name})
+	if err := st.SetNames(c.ID(), []string{name}); err != nil {
+		if rerr := db.SetName(c.ID(), old); rerr != nil {
+			logrus.Warnf("restoring the name %s of container %s: %v", old, c.ID(), rerr)
+		}
+		return fmt.Errorf("renaming the storage of container %s: %w", old, err)
 	}
 	c.Config.Name = name
 	return nil

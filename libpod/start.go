@@ -324,9 +324,11 @@ func (c *Container) monitorConfig(runDir string) (*monitor.Config, error) {
 	if err := rt.CheckFlags(); err != nil {
 		return nil, err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
+	exe := c.rt.opts.EngineBinary
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
 	}
 	cfg := &monitor.Config{
 		ID: c.ID(), Runtime: rt.Path, RuntimeRoot: rt.Root, RuntimeFlags: rt.Flags, Bundle: runDir,

@@ -86,9 +86,6 @@ func newRenameCommand() *cobra.Command {
 		Short: "Rename an existing container",
 		Args:  requireArgs(2, "must provide a container and a new name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !libpod.ValidName(args[1]) {
-				return fmt.Errorf("invalid container name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", args[1])
-			}
 			c, err := runtime().LookupContainer(args[0])
 			if err != nil {
 				return containerError(args[0], err)

@@ -164,9 +164,6 @@ func newContainerSpec(cmd *cobra.Command, f *createFlags, imageName string, args
 			return nil, fmt.Errorf("--conmon-pidfile %s: %w", f.conmonPidfile, err)
 		}
 	}
-	if f.name != "" && !libpod.ValidName(f.name) {
-		return nil, fmt.Errorf("invalid container name %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", f.name)
-	}
 	if _, err := parse.PullPolicy(f.pull); err != nil {
 		return nil, err
 	}
@@ -500,14 +497,10 @@ func userMounts(f *createFlags) ([]specs.Mount, error) {
 	return out, nil
 }
 
-
-
-
 // parseSignal reads a signal name or number (used by kill and inspect).
 func parseSignal(s string) (syscall.Signal, error) {
 	return parse.StopSignal(s)
 }
-
 
 // namespaceFlag maps --pid, --ipc or --uts: one of modes ("shareable" is
 // private: berth's IPC namespaces can always be joined), or ns:PATH.

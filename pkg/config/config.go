@@ -17,6 +17,11 @@ type Options struct {
 	RuntimeFlags   []string // --runtime-flag, without the leading "--"
 	LogLevel       string
 	RegistriesConf string // --registries-conf, a test hook as in podman
+	// EngineBinary is the berth binary a container's monitor runs for its
+	// cleanup (`berth container cleanup`); "" is the running executable,
+	// which is right for the CLI. A program that uses libpod as a library
+	// sets it.
+	EngineBinary string
 }
 
 // SystemContext returns the containers/image context for this invocation.
