@@ -2,6 +2,9 @@
 # berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
 #
 #   test/bench/bench.sh [pull|version|images|run|build|copy10k|all]
+#   BASELINE=/path/to/older/bin/berth test/bench/bench.sh baseline
+#       (this berth against an older build, e.g. the previous commit's, on the
+#       run, create and ps paths; berth-monitor must be beside that binary)
 #
 # Needs: bin/berth built, podman, hyperfine, docker-registry, a debian rootfs
 # (debootstrap, cached in /var/cache/berth-test) and busybox-static. Run as root;
@@ -252,12 +255,46 @@ EOP
 	wipe bcb; wipe bcp
 }
 
+# baseline: this berth against an older one (BASELINE), interleaved, so that
+# a change can show it costs nothing on the hot paths.
+bench_baseline() {
+	[ -n "${BASELINE:-}" ] || { echo "baseline: set BASELINE to an older bin/berth" >&2; exit 2; }
+	mkdir -p "$WORK/old"
+	install -m 755 "$BASELINE" "$WORK/old/berth"
+	install -m 755 "$(dirname "$BASELINE")/berth-monitor" "$WORK/old/berth-monitor"
+	local OLD=$WORK/old/berth
+	busybox_in "$BERTH" rb; busybox_in "$OLD" ro
+	echo "run --rm --network host IMG true (rootless):"
+	as_user hyperfine -N -w 3 -r 30 --export-json "$WORK/u/bl-host.json" \
+		"$BERTH $(store rb) run --rm --network host localhost/bb true" \
+		"$OLD $(store ro) run --rm --network host localhost/bb true" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/bl-host.json" baseline
+	echo "run --rm IMG true (rootless, default network):"
+	as_user hyperfine -N -w 3 -r 30 --export-json "$WORK/u/bl-default.json" \
+		"$BERTH $(store rb) run --rm localhost/bb true" \
+		"$OLD $(store ro) run --rm localhost/bb true" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/bl-default.json" baseline
+	local t0 t1 b=0 o=0
+	for i in $(seq 200); do
+		t0=$(now); as_user "$BERTH" $(store rb) create --name c$i localhost/bb true >/dev/null; t1=$(now); b=$(echo "$b + $t1 - $t0" | bc)
+		t0=$(now); as_user "$OLD" $(store ro) create --name c$i localhost/bb true >/dev/null; t1=$(now); o=$(echo "$o + $t1 - $t0" | bc)
+	done
+	echo "200 x create (rootless, total, interleaved):"
+	echo "  berth    ${b}s"; echo "  baseline ${o}s"; echo "  berth/baseline = $(ratio "$b" "$o")"
+	echo "ps -a with 200 containers (rootless):"
+	as_user hyperfine -N -w 3 -r 30 --export-json "$WORK/u/bl-ps.json" \
+		"$BERTH $(store rb) ps -a" "$OLD $(store ro) ps -a" >/dev/null 2>&1
+	report_hyperfine "$WORK/u/bl-ps.json" baseline
+	wipe rb; wipe ro
+}
+
 report_hyperfine() {
-	python3 - "$1" <<'EOP'
+	python3 - "$@" <<'EOP'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
+other = sys.argv[2] if len(sys.argv) > 2 else "podman"
 b, p = r[0]["median"], r[1]["median"]
-print(f"  berth  {b*1000:.1f} ms (median)\n  podman {p*1000:.1f} ms (median)\n  berth/podman = {b/p:.2f}")
+print(f"  berth  {b*1000:.1f} ms (median)\n  {other} {p*1000:.1f} ms (median)\n  berth/{other} = {b/p:.2f}")
 EOP
 }
 
@@ -267,7 +304,8 @@ run) bench_run ;;
 version) bench_version ;;
 images) bench_images ;;
 build) bench_build ;;
+baseline) bench_baseline ;;
 copy10k) bench_copy10k ;;
 all) bench_version; bench_images; bench_run; bench_build; bench_copy10k; bench_pull ;;
-*) echo "usage: $0 [pull|version|images|run|build|copy10k|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [pull|version|images|run|build|copy10k|baseline|all]" >&2; exit 2 ;;
 esac
