@@ -417,12 +417,11 @@ func labels(files, values []string) (map[string]string, error) {
 	return m, nil
 }
 
-// userMounts turns -v, --mount and --tmpfs into spec mounts. Engine-only
-// options stay in the mount's options for the engine (U: chown the source
-// at start); the spec generator drops them.
+// userMounts turns -v, --mount and --tmpfs into spec mounts (the engine
+// checks them). Engine-only options stay in the mount's options for the
+// engine (U: chown the source at start); the spec generator drops them.
 func userMounts(f *createFlags) ([]specs.Mount, error) {
 	var out []specs.Mount
-	seen := map[string]string{}
 	add := func(m parse.Mount, flag, spec string) error {
 		switch m.Type {
 		case parse.TypeVolume:
@@ -439,28 +438,13 @@ func userMounts(f *createFlags) ([]specs.Mount, error) {
 		if m.SubPath != "" {
 			return fmt.Errorf("subpath is not supported yet (%s %s)", flag, spec)
 		}
-		if prev, ok := seen[m.Destination]; ok {
-			return fmt.Errorf("%s: duplicate mount destination (also mounted by %s)", m.Destination, prev)
-		}
-		seen[m.Destination] = flag + " " + spec
 		sm := specs.Mount{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: m.Options}
+		if m.Chown {
+			sm.Options = append(sm.Options, "U")
+		}
 		switch m.Type {
-		case parse.TypeBind:
-			if _, err := os.Stat(m.Source); err != nil {
-				var pe *os.PathError
-				if errors.As(err, &pe) {
-					return fmt.Errorf("statfs %s: %w", m.Source, pe.Err)
-				}
-				return err
-			}
-			if m.Chown {
-				sm.Options = append(sm.Options, "U")
-			}
 		case parse.TypeTmpfs:
 			sm.Source = "tmpfs"
-			if m.Chown {
-				return fmt.Errorf("the U option is not supported yet on tmpfs mounts (%s %s)", flag, spec)
-			}
 		case parse.TypeDevpts:
 			sm.Source = "devpts"
 		}

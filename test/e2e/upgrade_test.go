@@ -26,7 +26,7 @@ const (
 	// user_version) of the berth under test: the first berth command on the
 	// fixture's store must have migrated its database to it. Bump it with
 	// libpod/state's schemaVersion.
-	upgradeSchemaVersion = 2
+	upgradeSchemaVersion = 3
 
 	// fixtureSchemaVersion is the schema version of the fixture's
 	// databases, as the berth that made them (b863c5b) wrote them. It only
