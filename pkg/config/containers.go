@@ -347,14 +347,15 @@ func (c *ContainersConf) Validate() error {
 	return nil
 }
 
-// UmaskValue parses [containers] umask.
+// UmaskValue parses [containers] umask: 1 to 4 octal digits, as podman
+// accepts them.
 func (c *ContainersConf) UmaskValue() (uint32, error) {
 	s := c.Containers.Umask
 	if !validUmask.MatchString(s) {
 		return 0, c.keyError("containers", "umask", fmt.Errorf("not a valid umask %s", s))
 	}
 	n, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || n > 0o777 {
+	if err != nil {
 		return 0, c.keyError("containers", "umask", fmt.Errorf("not a valid umask %s", s))
 	}
 	return uint32(n), nil
