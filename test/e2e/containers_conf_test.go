@@ -152,8 +152,10 @@ func TestContainersConfFilesInInfo(t *testing.T) {
 		if r := e.BerthFail(125, "info"); !strings.Contains(r.Stderr, over+": [containers] umask: not a valid umask 999") {
 			t.Errorf("a bad umask:\n%s", r.describe())
 		}
-		// version does not read it
+		// version and help do not read it
 		e.BerthOK("version")
+		e.BerthOK("--help")
+		e.BerthOK("run", "--help")
 	})
 }
 
