@@ -18,6 +18,7 @@ import (
 	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
+	imagetypes "go.podman.io/image/v5/types"
 	"go.podman.io/storage"
 	"go.podman.io/storage/types"
 )
@@ -385,8 +386,35 @@ func (r *Runtime) Images() (*image.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.images = image.NewRuntime(st, r.opts.SystemContext())
+	sys, err := r.imageSystemContext(st.GraphRoot())
+	if err != nil {
+		return nil, err
+	}
+	r.images = image.NewRuntime(st, sys)
 	return r.images, nil
+}
+
+// imageSystemContext is the invocation's containers/image context, whose
+// big temporary files (image copies: pull, load, import, save, commit,
+// build) go where podman puts them: $TMPDIR, else containers.conf's
+// [engine] image_copy_tmp_dir ("storage" is the graph root's tmp).
+func (r *Runtime) imageSystemContext(graphRoot string) (*imagetypes.SystemContext, error) {
+	sys := r.opts.SystemContext()
+	conf, err := r.ContainersConf()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := conf.BigFilesTemporaryDir(graphRoot)
+	if err != nil {
+		return nil, err
+	}
+	if _, tmpdir := os.LookupEnv("TMPDIR"); !tmpdir && conf.Engine.ImageCopyTmpDir == "storage" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	sys.BigFilesTemporaryDir = dir
+	return sys, nil
 }
 
 // Shutdown releases the database and storage.

@@ -28,28 +28,31 @@ type infoReport struct {
 }
 
 type hostInfo struct {
-	Arch           string           `json:"arch" yaml:"arch"`
-	BuildahVersion string           `json:"buildahVersion" yaml:"buildahVersion"`
-	CgroupManager  string           `json:"cgroupManager" yaml:"cgroupManager"`
-	CgroupsVersion string           `json:"cgroupVersion" yaml:"cgroupVersion"`
-	Conmon         conmonInfo       `json:"conmon" yaml:"conmon"`
-	CPUs           int              `json:"cpus" yaml:"cpus"`
-	Distribution   distributionInfo `json:"distribution" yaml:"distribution"`
-	EventLogger    string           `json:"eventLogger" yaml:"eventLogger"`
-	Hostname       string           `json:"hostname" yaml:"hostname"`
-	IDMappings     idMappings       `json:"idMappings" yaml:"idMappings"`
-	Kernel         string           `json:"kernel" yaml:"kernel"`
-	LogDriver      string           `json:"logDriver" yaml:"logDriver"`
-	MemFree        int64            `json:"memFree" yaml:"memFree"`
-	MemTotal       int64            `json:"memTotal" yaml:"memTotal"`
-	NetworkBackend string           `json:"networkBackend" yaml:"networkBackend"`
-	OCIRuntime     ociInfo          `json:"ociRuntime" yaml:"ociRuntime"`
-	OS             string           `json:"os" yaml:"os"`
-	Security       securityInfo     `json:"security" yaml:"security"`
-	Slirp4NetNS    slirpInfo        `json:"slirp4netns" yaml:"slirp4netns"`
-	SwapFree       int64            `json:"swapFree" yaml:"swapFree"`
-	SwapTotal      int64            `json:"swapTotal" yaml:"swapTotal"`
-	Uptime         string           `json:"uptime" yaml:"uptime"`
+	Arch           string     `json:"arch" yaml:"arch"`
+	BuildahVersion string     `json:"buildahVersion" yaml:"buildahVersion"`
+	CgroupManager  string     `json:"cgroupManager" yaml:"cgroupManager"`
+	CgroupsVersion string     `json:"cgroupVersion" yaml:"cgroupVersion"`
+	Conmon         conmonInfo `json:"conmon" yaml:"conmon"`
+	// ContainersConfFiles are the containers.conf files read, in order
+	// (berth's: podman 4.3 has no such field).
+	ContainersConfFiles []string         `json:"containersConfFiles" yaml:"containersConfFiles"`
+	CPUs                int              `json:"cpus" yaml:"cpus"`
+	Distribution        distributionInfo `json:"distribution" yaml:"distribution"`
+	EventLogger         string           `json:"eventLogger" yaml:"eventLogger"`
+	Hostname            string           `json:"hostname" yaml:"hostname"`
+	IDMappings          idMappings       `json:"idMappings" yaml:"idMappings"`
+	Kernel              string           `json:"kernel" yaml:"kernel"`
+	LogDriver           string           `json:"logDriver" yaml:"logDriver"`
+	MemFree             int64            `json:"memFree" yaml:"memFree"`
+	MemTotal            int64            `json:"memTotal" yaml:"memTotal"`
+	NetworkBackend      string           `json:"networkBackend" yaml:"networkBackend"`
+	OCIRuntime          ociInfo          `json:"ociRuntime" yaml:"ociRuntime"`
+	OS                  string           `json:"os" yaml:"os"`
+	Security            securityInfo     `json:"security" yaml:"security"`
+	Slirp4NetNS         slirpInfo        `json:"slirp4netns" yaml:"slirp4netns"`
+	SwapFree            int64            `json:"swapFree" yaml:"swapFree"`
+	SwapTotal           int64            `json:"swapTotal" yaml:"swapTotal"`
+	Uptime              string           `json:"uptime" yaml:"uptime"`
 	// berth's own: the pause process of a rootless user.
 	PausePID     string `json:"pausePid,omitempty" yaml:"pausePid,omitempty"`
 	PausePIDFile string `json:"pausePidFile,omitempty" yaml:"pausePidFile,omitempty"`
@@ -168,6 +171,10 @@ func gatherInfo() (*infoReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	conf, err := r.ContainersConf()
+	if err != nil {
+		return nil, err
+	}
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
 	var si unix.Sysinfo_t
@@ -189,10 +196,11 @@ func gatherInfo() (*infoReport, error) {
 		Distribution:   readDistribution(),
 		// No events are recorded yet.
 		EventLogger:    "none",
-		LogDriver:      libpod.DefaultLogDriver,
+		LogDriver:      conf.Containers.LogDriver,
 		NetworkBackend: "cni",
 		Security:       securityInfo{Rootless: rootless.IsRootless()},
 	}
+	rep.Host.ContainersConfFiles = append([]string{}, conf.Files...)
 	if oci.CgroupsUnified() {
 		rep.Host.CgroupsVersion = "v2"
 	}

@@ -1,6 +1,8 @@
-// Package config gathers the settings of one berth invocation: global flags
-// on top of the ecosystem's configuration files (storage.conf,
-// registries.conf, policy.json, auth.json).
+// Package config holds the settings of one berth invocation: the global,
+// podman-compatible flags (Options, and the containers/image SystemContext
+// they give), and containers.conf read as podman reads it
+// (LoadContainersConf). storage.conf, registries.conf, policy.json and
+// auth.json are read by the storage and image libraries themselves.
 package config
 
 import (

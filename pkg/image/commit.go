@@ -3,7 +3,6 @@ package image
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -65,13 +64,11 @@ func (r *Runtime) Commit(base *storage.Image, layerID, name string, opts CommitO
 	return img, nil
 }
 
-// tmpDir is where big temporary files go: $TMPDIR, else /var/tmp (often
-// on disk rather than in memory), as containers/image does.
-func tmpDir() string {
-	if d := os.Getenv("TMPDIR"); d != "" {
-		return d
-	}
-	return "/var/tmp"
+// tmpDir is where big temporary files go: the context's
+// BigFilesTemporaryDir (the engine sets it from containers.conf's
+// image_copy_tmp_dir or $TMPDIR), else $TMPDIR, else /var/tmp.
+func (r *Runtime) tmpDir() string {
+	return r.bigFilesContext(r.sys).BigFilesTemporaryDir
 }
 
 func (r *Runtime) commitImage(base *storage.Image, baseManifest manifest.Manifest, cfg *ociv1.Image, layer *storage.Layer, names []string, opts CommitOptions) (*storage.Image, error) {

@@ -61,7 +61,7 @@ func (r *Runtime) PutDiff(parent string, diff io.Reader) (*storage.Layer, error)
 	df, ok := diff.(*DiffFile)
 	if !ok {
 		var err error
-		if df, err = spool(diff); err != nil {
+		if df, err = r.spool(diff); err != nil {
 			return nil, err
 		}
 		defer df.Close()
@@ -102,7 +102,7 @@ func (r *Runtime) SpoolDiff(id string) (*DiffFile, error) {
 		return nil, fmt.Errorf("reading the changes of layer %s: %w", id, err)
 	}
 	defer rc.Close()
-	return spool(rc)
+	return r.spool(rc)
 }
 
 // DiffFile is a spooled layer diff.

@@ -23,18 +23,18 @@ type spooled struct {
 	digest digest.Digest
 }
 
-func spool(src io.Reader) (*DiffFile, error) {
+func (r *Runtime) spool(src io.Reader) (*DiffFile, error) {
 	digester := digest.Canonical.Digester()
-	r := io.TeeReader(src, digester.Hash())
+	tr := io.TeeReader(src, digester.Hash())
 	var buf bytes.Buffer
-	n, err := io.CopyN(&buf, r, spoolMemory+1)
+	n, err := io.CopyN(&buf, tr, spoolMemory+1)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("reading layer changes: %w", err)
 	}
 	if n <= spoolMemory {
 		return &DiffFile{&spooled{mem: bytes.NewReader(buf.Bytes()), size: n, digest: digester.Digest()}}, nil
 	}
-	f, err := os.CreateTemp(tmpDir(), "berth-diff-")
+	f, err := os.CreateTemp(r.tmpDir(), "berth-diff-")
 	if err != nil {
 		return nil, fmt.Errorf("spooling layer changes: %w", err)
 	}
@@ -43,7 +43,7 @@ func spool(src io.Reader) (*DiffFile, error) {
 		s.Close()
 		return nil, fmt.Errorf("spooling layer changes: %w", err)
 	}
-	rest, err := io.Copy(f, r)
+	rest, err := io.Copy(f, tr)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("spooling layer changes: %w", err)

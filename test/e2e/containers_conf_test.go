@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -59,5 +63,145 @@ func TestStorageOptReplacesConfigured(t *testing.T) {
 		if out := e.BerthOK("--storage-opt", "", "info").Stdout; !strings.Contains(out, "graphOptions: {}") {
 			t.Errorf("info --storage-opt '': no 'graphOptions: {}' in\n%s", out)
 		}
+	})
+}
+
+// infoConfFiles is berth info's list of the containers.conf files read,
+// from --format json (which must keep podman's shape: host.logDriver etc.).
+func infoConfFiles(t *testing.T, e *Env) (files []string, logDriver string) {
+	t.Helper()
+	var rep struct {
+		Host struct {
+			ContainersConfFiles []string `json:"containersConfFiles"`
+			LogDriver           string   `json:"logDriver"`
+			OCIRuntime          struct {
+				Name string `json:"name"`
+			} `json:"ociRuntime"`
+		} `json:"host"`
+		Store struct {
+			GraphRoot string `json:"graphRoot"`
+		} `json:"store"`
+	}
+	r := e.BerthOK("info", "--format", "json")
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("info --format json: %v\n%s", err, r.describe())
+	}
+	if rep.Store.GraphRoot != e.Root || rep.Host.OCIRuntime.Name == "" {
+		t.Fatalf("info --format json lost podman's keys (store.graphRoot %q, host.ociRuntime.name %q)", rep.Store.GraphRoot, rep.Host.OCIRuntime.Name)
+	}
+	if rep.Host.ContainersConfFiles == nil {
+		t.Fatalf("info --format json: no host.containersConfFiles list:\n%s", r.Stdout)
+	}
+	return rep.Host.ContainersConfFiles, rep.Host.LogDriver
+}
+
+// berth info lists the containers.conf files read, in order: the user's
+// only rootless (as podman 4.3), CONTAINERS_CONF alone,
+// CONTAINERS_CONF_OVERRIDE on top; host.logDriver is the files' log_driver.
+func TestContainersConfFilesInInfo(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		user := e.WriteFile("xdgconfig/containers/containers.conf", "[containers]\nlog_driver = \"journald\"\n")
+		dropin := e.WriteFile("xdgconfig/containers/containers.conf.d/10-a.conf", "[containers]\nlog_size_max = -1\n")
+		e.SetEnv("XDG_CONFIG_HOME", filepath.Join(e.Dir, "xdgconfig"))
+		files, driver := infoConfFiles(t, e)
+		n := len(files)
+		if e.Rootless() {
+			if n < 2 || files[n-2] != user || files[n-1] != dropin || driver != "journald" {
+				t.Errorf("rootless: files %q (want ending with %s, %s), logDriver %q (want the user's journald)", files, user, dropin, driver)
+			}
+		} else {
+			for _, f := range files {
+				if strings.HasPrefix(f, filepath.Join(e.Dir, "xdgconfig")) {
+					t.Errorf("root read the user's containers.conf: %q", files)
+				}
+			}
+			if driver != "k8s-file" {
+				t.Errorf("root: logDriver %q, want k8s-file (the user's file is not read)", driver)
+			}
+		}
+		for _, f := range files {
+			if _, err := os.Stat(f); err != nil {
+				t.Errorf("info lists %s: %v", f, err)
+			}
+		}
+
+		conf := e.WriteFile("containers.conf", "[containers]\nlog_driver = \"k8s-file\"\n")
+		e.SetEnv("CONTAINERS_CONF", conf)
+		if files, driver := infoConfFiles(t, e); !reflect.DeepEqual(files, []string{conf}) || driver != "k8s-file" {
+			t.Errorf("CONTAINERS_CONF: files %q logDriver %q, want only %s and k8s-file", files, driver, conf)
+		}
+		over := e.WriteFile("override.conf", "[containers]\nlog_driver = \"journald\"\n")
+		e.SetEnv("CONTAINERS_CONF_OVERRIDE", over)
+		if files, driver := infoConfFiles(t, e); !reflect.DeepEqual(files, []string{conf, over}) || driver != "journald" {
+			t.Errorf("CONTAINERS_CONF_OVERRIDE: files %q logDriver %q, want %s, %s and journald", files, driver, conf, over)
+		}
+		if out := e.BerthOK("info").Stdout; !strings.Contains(out, "  containersConfFiles:\n    - "+conf+"\n    - "+over+"\n") ||
+			!strings.Contains(out, "  logDriver: journald\n") {
+			t.Errorf("info (YAML) lacks the files or the log driver:\n%s", out)
+		}
+		if out := e.BerthOK("info", "--format", "{{range .Host.ContainersConfFiles}}{{.}} {{end}}").Out(); out != conf+" "+over {
+			t.Errorf("info --format template: %q", out)
+		}
+
+		// a bad file is an error naming it, a bad value one naming the key
+		e.WriteFile("override.conf", "[containers\n")
+		if r := e.BerthFail(125, "info"); !strings.Contains(r.Stderr, `reading system config "`+over+`"`) {
+			t.Errorf("a broken CONTAINERS_CONF_OVERRIDE:\n%s", r.describe())
+		}
+		e.WriteFile("override.conf", "[containers]\numask = \"999\"\n")
+		if r := e.BerthFail(125, "info"); !strings.Contains(r.Stderr, over+": [containers] umask: not a valid umask 999") {
+			t.Errorf("a bad umask:\n%s", r.describe())
+		}
+		// version and help do not read it
+		e.BerthOK("version")
+		e.BerthOK("--help")
+		e.BerthOK("run", "--help")
+	})
+}
+
+// [engine] image_copy_tmp_dir is where image copies put big temporary
+// files (podman's messages when it is missing or relative; "storage" is
+// the graph root's tmp); $TMPDIR wins over it.
+func TestContainersConfImageCopyTmpDir(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		e.UseXDGRuntimeDir()
+		e.UnsetEnv("TMPDIR")
+		archive := e.TarFile("tiny.tar", map[string]string{"t.txt": "t\n"})
+		missing := filepath.Join(e.Dir, "no-such-dir")
+		conf := e.WriteFile("containers.conf", "[engine]\nimage_copy_tmp_dir = \""+missing+"\"\n")
+		e.SetEnv("CONTAINERS_CONF", conf)
+		want := "creating a temporary directory: stat " + missing + ": no such file or directory"
+		if r := e.BerthFail(125, "import", archive, "e2e/copytmp"); !strings.Contains(r.Stderr, want) {
+			t.Errorf("import with a missing image_copy_tmp_dir: want %q in\n%s", want, r.describe())
+		}
+		if r := e.BerthFail(125, "save", "-o", filepath.Join(e.Dir, "x.tar"), "e2e/copytmp"); r.ExitCode != 125 {
+			t.Errorf("save: %s", r.describe())
+		}
+		// an existing directory
+		e.WriteFile("copytmp/.keep", "")
+		e.WriteFile("containers.conf", "[engine]\nimage_copy_tmp_dir = \""+filepath.Join(e.Dir, "copytmp")+"\"\n")
+		id := e.BerthOK("import", archive, "e2e/copytmp").Out()
+		e.WriteFile("containers.conf", "[engine]\nimage_copy_tmp_dir = \""+missing+"\"\n")
+		if r := e.BerthFail(125, "save", "-o", filepath.Join(e.Dir, "x.tar"), "e2e/copytmp"); !strings.Contains(r.Stderr, missing) {
+			t.Errorf("save with a missing image_copy_tmp_dir:\n%s", r.describe())
+		}
+		// $TMPDIR wins
+		e.SetEnv("TMPDIR", e.Dir)
+		e.BerthOK("save", "-o", filepath.Join(e.Dir, "x.tar"), "e2e/copytmp")
+		e.UnsetEnv("TMPDIR")
+		// "storage": the graph root's tmp, created when missing
+		e.WriteFile("containers.conf", "[engine]\nimage_copy_tmp_dir = \"storage\"\n")
+		_ = os.RemoveAll(filepath.Join(e.Root, "tmp"))
+		e.BerthOK("load", "-i", filepath.Join(e.Dir, "x.tar"))
+		if st, err := os.Stat(filepath.Join(e.Root, "tmp")); err != nil || !st.IsDir() {
+			t.Errorf("image_copy_tmp_dir storage: %s/tmp: %v", e.Root, err)
+		}
+		// relative
+		e.WriteFile("containers.conf", "[engine]\nimage_copy_tmp_dir = \"relative\"\n")
+		if r := e.BerthFail(125, "load", "-i", filepath.Join(e.Dir, "x.tar")); !strings.Contains(r.Stderr, `invalid image_copy_tmp_dir value "relative" (relative paths are not accepted)`) {
+			t.Errorf("a relative image_copy_tmp_dir:\n%s", r.describe())
+		}
+		e.WriteFile("containers.conf", "[engine]\nimage_copy_tmp_dir = \"/var/tmp\"\n")
+		e.BerthOK("rmi", id)
 	})
 }

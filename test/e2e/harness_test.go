@@ -346,6 +346,7 @@ type Env struct {
 	base  string
 	user  *sysUser // nil for root
 	extra []string // environment added with SetEnv
+	unset []string // variables removed with UnsetEnv
 	// pausePidFiles are the pid files of pause processes started for
 	// UseXDGRuntimeDir and UseTmpDir, killed at the end.
 	pausePidFiles []string
@@ -396,6 +397,19 @@ func newEnv(t *testing.T, mode string) *Env {
 // SetEnv adds an environment variable to every later command of e.
 func (e *Env) SetEnv(key, value string) {
 	e.extra = append(e.extra, key+"="+value)
+}
+
+// UnsetEnv removes key from the environment of every later command of e
+// (the mode's fixed environment included), until a later SetEnv of it.
+func (e *Env) UnsetEnv(key string) {
+	e.unset = append(e.unset, key)
+	kept := e.extra[:0]
+	for _, kv := range e.extra {
+		if !strings.HasPrefix(kv, key+"=") {
+			kept = append(kept, kv)
+		}
+	}
+	e.extra = kept
 }
 
 // UseXDGRuntimeDir gives e's commands an XDG_RUNTIME_DIR of their own, as a
@@ -576,7 +590,16 @@ func (e *Env) Run(name string, args ...string) *Result {
 }
 
 func (e *Env) environ() []string {
-	env := append([]string(nil), modeEnv[e.Mode]...)
+	var env []string
+	for _, kv := range modeEnv[e.Mode] {
+		unset := false
+		for _, k := range e.unset {
+			unset = unset || strings.HasPrefix(kv, k+"=")
+		}
+		if !unset {
+			env = append(env, kv)
+		}
+	}
 	return append(env, e.extra...)
 }
 
