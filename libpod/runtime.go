@@ -16,7 +16,6 @@ import (
 	"github.com/berth-containers/berth/pkg/config"
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/oci"
-	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
 	imagetypes "go.podman.io/image/v5/types"
 	"go.podman.io/storage"
@@ -233,22 +232,6 @@ func (r *Runtime) ContainersConf() (*config.ContainersConf, error) {
 		r.ctrsConf = c
 	}
 	return r.ctrsConf, nil
-}
-
-// DefaultEnv is the environment containers.conf adds to every new
-// container ([containers] env), over the built-in PATH, TERM and
-// container=podman and under the image's: "NAME" alone takes the host's
-// value, as with -e.
-func (r *Runtime) DefaultEnv() ([]string, error) {
-	c, err := r.ContainersConf()
-	if err != nil {
-		return nil, err
-	}
-	env, err := parse.Env(c.Containers.Env, os.Environ())
-	if err != nil {
-		return nil, fmt.Errorf("containers.conf [containers] env: %w", err)
-	}
-	return env, nil
 }
 
 // New prepares a Runtime without opening anything.

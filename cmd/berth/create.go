@@ -144,7 +144,7 @@ func newContainerSpec(cmd *cobra.Command, f *createFlags, imageName string, args
 	s := &libpod.ContainerSpec{
 		Name: f.name, Replace: f.replace, Image: imageName, PullPolicy: f.pull, CreateCommand: os.Args,
 		Terminal: f.tty, Stdin: f.interactive, Hostname: f.hostname, AutoRemove: f.rm, RemoveImage: f.rmi,
-		LogDriver: f.logDriver, Timeout: f.timeout, PreserveFDs: f.preserveFDs,
+		Timeout: f.timeout, PreserveFDs: f.preserveFDs,
 		DNSServers: f.dns, DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, AddHosts: f.addHosts,
 		ReadOnly: f.readOnly, ReadOnlyTmpfs: f.readOnlyTmpfs, Privileged: f.privileged,
 		CapAdd: f.capAdd, CapDrop: f.capDrop, PublishAll: f.publishAll, User: f.user, GroupAdd: f.groupAdd,
@@ -155,6 +155,9 @@ func newContainerSpec(cmd *cobra.Command, f *createFlags, imageName string, args
 	var err error
 	if changed("http-proxy") {
 		s.HTTPProxy = &f.httpProxy
+	}
+	if changed("log-driver") { // else containers.conf's log_driver
+		s.LogDriver = f.logDriver
 	}
 	if changed("stop-timeout") {
 		s.StopTimeout = &f.stopTimeout

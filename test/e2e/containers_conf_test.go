@@ -205,3 +205,82 @@ func TestContainersConfImageCopyTmpDir(t *testing.T) {
 		e.BerthOK("rmi", id)
 	})
 }
+
+// containers.conf's [containers] defaults reach every new container, under
+// the container's own flags, as podman applies them at create time.
+func TestContainersConfContainerDefaults(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		profile := e.WriteFile("seccomp.json", `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}`)
+		conf := e.WriteFile("containers.conf", `[containers]
+default_ulimits = ["nofile=512:1024"]
+default_capabilities = ["CHOWN", "KILL"]
+default_sysctls = ["net.ipv4.ping_group_range=0 1"]
+pids_limit = 321
+tz = "Asia/Tokyo"
+umask = "0027"
+shm_size = "32m"
+log_driver = "json-file"
+log_size_max = 2097152
+seccomp_profile = "`+profile+`"
+init_path = "/nonexistent/berth-init"
+`)
+		e.SetEnv("CONTAINERS_CONF", conf)
+
+		wantOut(t, "default_ulimits", runOut(e, img, "sh", "-c", "ulimit -n; ulimit -Hn"), "512\n1024")
+		wantOut(t, "--ulimit over default_ulimits", runOut(e, "--ulimit", "nofile=100:200", img, "sh", "-c", "ulimit -n"), "100")
+		// CHOWN is bit 0, KILL bit 5, NET_RAW bit 13
+		wantContains(t, "default_capabilities", runOut(e, img, "grep", "CapEff", "/proc/self/status"), "0000000000000021")
+		wantContains(t, "--cap-add over default_capabilities", runOut(e, "--cap-add", "NET_RAW", img, "grep", "CapEff", "/proc/self/status"), "0000000000002021")
+		wantOut(t, "default_sysctls", strings.Join(strings.Fields(runOut(e, img, "cat", "/proc/sys/net/ipv4/ping_group_range")), " "), "0 1")
+		wantOut(t, "umask", runOut(e, img, "sh", "-c", "umask"), "0027")
+		wantOut(t, "--umask over umask", runOut(e, "--umask", "0077", img, "sh", "-c", "umask"), "0077")
+		if _, err := os.Stat("/usr/share/zoneinfo/Asia/Tokyo"); err == nil {
+			wantOut(t, "tz", runOut(e, img, "date", "+%Z"), "JST")
+		}
+		r := e.BerthFail(1, "run", "--rm", img, "mkdir", "/tmp/blocked")
+		wantContains(t, "seccomp_profile", r.Stderr, "Operation not permitted")
+		r = e.BerthFail(125, "run", "--rm", "--init", img, "true")
+		wantContains(t, "init_path", r.Stderr, "/nonexistent/berth-init")
+
+		r = e.BerthOK("create", "--name", "defaults", img, "true")
+		if r.Stderr != "" {
+			t.Errorf("create with containers.conf defaults warned:\n%s", r.describe())
+		}
+		out := e.BerthOK("inspect", "--format", "{{.HostConfig.ShmSize}} {{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Size}} {{.HostConfig.PidsLimit}}", "defaults").Out()
+		want := "32000000 json-file 2.097MB 321"
+		if e.Rootless() {
+			want = "32000000 json-file 2.097MB 0" // no cgroup to enforce it: not applied, and no warning
+		}
+		wantOut(t, "inspect of containers.conf defaults", out, want)
+	})
+}
+
+// Proxy variables of the engine's environment reach the container unless
+// --http-proxy=false or containers.conf's http_proxy = false; env_host
+// passes the whole environment.
+func TestContainersConfHTTPProxyAndEnvHost(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.SetEnv("http_proxy", "http://proxy.example:3128")
+		e.SetEnv("BERTH_E2E_HOSTVAR", "from-host")
+		env := func(args ...string) string {
+			return runOut(e, append(append(args, img), "env")...)
+		}
+		wantContains(t, "http_proxy", env(), "http_proxy=http://proxy.example:3128")
+		wantContains(t, "-e over http_proxy", env("-e", "http_proxy=mine"), "http_proxy=mine")
+		if out := env("--http-proxy=false"); strings.Contains(out, "http_proxy") || strings.Contains(out, "BERTH_E2E_HOSTVAR") {
+			t.Errorf("--http-proxy=false: %q", out)
+		}
+		conf := e.WriteFile("containers.conf", "[containers]\nhttp_proxy = false\nenv_host = true\n")
+		e.SetEnv("CONTAINERS_CONF", conf)
+		out := env()
+		if strings.Contains(out, "http_proxy=http://proxy") != true || !strings.Contains(out, "BERTH_E2E_HOSTVAR=from-host") {
+			t.Errorf("env_host = true: %q lacks the host's variables", out)
+		}
+		e.WriteFile("containers.conf", "[containers]\nhttp_proxy = false\n")
+		if out := env(); strings.Contains(out, "http_proxy") {
+			t.Errorf("http_proxy = false: %q", out)
+		}
+	})
+}
