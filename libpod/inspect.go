@@ -421,13 +421,13 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 		EffectiveCaps: []string{}, BoundingCaps: []string{}, ExecIDs: []string{}, Mounts: []InspectMount{},
 		Dependencies: []string{},
 		State: InspectState{
-			OciVersion: spec.Version, Status: st.Status, Running: st.Status == StatusRunning,
+			OciVersion: spec.Version, Status: st.Status.String(), Running: st.Status == StatusRunning,
 			Paused: st.Status == StatusPaused, ExitCode: st.ExitCode, Error: st.Error,
 			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 		},
 	}
 	if st.Status == StatusStopped {
-		d.State.Status = StatusExited // cleanup pending: podman shows it stopped
+		d.State.Status = StatusExited.String() // cleanup pending: podman shows it stopped
 	}
 	if st.Status != StatusExited && st.Status != StatusStopped {
 		// running, paused, or created by init: the process waits

@@ -367,7 +367,7 @@ var ErrUnsupported = errors.New("not supported yet")
 // they are refused rather than waited on forever.
 func CheckWaitConditions(conditions []string) error {
 	for _, cond := range conditions {
-		switch cond {
+		switch ContainerStatus(cond) {
 		case StatusCreated, StatusRunning, StatusStopped, StatusPaused, StatusExited, "removing", "unknown":
 			// podman 4.3 refuses to wait for "stopping"
 		case "healthy", "unhealthy":
@@ -400,7 +400,7 @@ func (c *Container) Wait(conditions []string, interval time.Duration) (int32, er
 			}
 		}
 		for _, want := range conditions {
-			if c.State.Status == want || want == "stopped" && c.State.Status == StatusExited {
+			if c.State.Status == ContainerStatus(want) || ContainerStatus(want) == StatusStopped && c.State.Status == StatusExited {
 				return c.State.ExitCode, nil
 			}
 		}
