@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-containers/berth/libpod/network"
 	"github.com/berth-containers/berth/libpod/state"
+	"github.com/sirupsen/logrus"
 )
 
 // ContainerStatus is where a container is in its life. Its values are
@@ -241,7 +242,14 @@ func (r *Runtime) ListContainers() ([]*Container, error) {
 		if c.needsReconcile() {
 			if lock, err := r.lockContainer(c.ID()); err == nil {
 				if err := c.refresh(); err == nil {
-					removed = c.reconcile()
+					// A listing shows the state made true in memory even
+					// when recording it failed (the DB still has the old
+					// one, so the next command reconciles again): one
+					// container's DB error does not hide all the others.
+					var err error
+					if removed, err = c.reconcile(); err != nil {
+						logrus.Warnf("%v", err) // names the container
+					}
 				} else if errors.Is(err, state.ErrNoSuchContainer) {
 					removed = true
 				}

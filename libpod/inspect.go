@@ -16,6 +16,7 @@ import (
 	"github.com/berth-containers/berth/rootless"
 	"github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 // InspectContainerData is podman 4.3's `container inspect` document. The
@@ -401,7 +402,11 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 		// a monitor that died: make the state true first, as ps does
 		if lock, err := c.rt.lockContainer(c.ID()); err == nil {
 			if c.refresh() == nil {
-				c.reconcile()
+				// Inspect shows the state made true in memory even when
+				// recording it failed; the next command retries.
+				if _, err := c.reconcile(); err != nil {
+					logrus.Warnf("%v", err) // names the container
+				}
 			}
 			lock.unlock()
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
+	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
 	"go.podman.io/storage/pkg/archive"
 )
@@ -79,8 +80,12 @@ func (c *Container) Rename(name string) error {
 	if err := db.SetName(c.ID(), name); err != nil {
 		return err
 	}
+	// The DB has the new name, which is what berth shows; storage's copy
+	// (what buildah and podman see) lagging behind is only a warning.
 	if st, err := c.rt.Store(); err == nil {
-		_ = st.SetNames(c.ID(), []string{name})
+		if err := st.SetNames(c.ID(), []string{name}); err != nil {
+			logrus.Warnf("renaming the storage of container %s to %s: %v", c.ID(), name, err)
+		}
 	}
 	c.Config.Name = name
 	return nil
