@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod/network"
+	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
 	"github.com/docker/go-units"
@@ -344,7 +345,7 @@ func (c *Container) InspectSpec() (*specs.Spec, string, error) {
 	if o.UseCgroups {
 		o.CgroupsPath = "/berth/" + c.ID()
 	}
-	if !CgroupsV2() {
+	if !oci.CgroupsUnified() {
 		o.Cgroup = specgen.Namespace{Mode: specgen.NSHost}
 	}
 	switch c.Config.Network {
