@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -48,6 +49,12 @@ func TestExitRecordingFailureIsReported(t *testing.T) {
 		})
 		if out := e.BerthOK("ps", "-a", "--format", "{{.Status}}").Out(); !strings.HasPrefix(out, "Exited (3) ") {
 			t.Fatalf("ps -a while the exit cannot be recorded: status %q", out)
+		}
+		// The monitor said why in the bundle's cleanup.log.
+		log, err := os.ReadFile(filepath.Join(e.RunRoot, "overlay-containers", id, "userdata", "cleanup.log"))
+		if err != nil || !strings.Contains(string(log), "recording the exit of container "+id) ||
+			!regexp.MustCompile(`(?m)^berth-monitor: cleanup command .* container cleanup .*: exit status 125$`).Match(log) {
+			t.Fatalf("the monitor's cleanup.log: %v\n%s", err, log)
 		}
 		sql(`DROP TRIGGER refuse;`)
 		r = e.BerthOK("ps", "-a", "--format", "{{.Status}}")
