@@ -9,32 +9,41 @@ import (
 
 	"github.com/berth-containers/berth/libpod/network"
 	"github.com/berth-containers/berth/libpod/state"
+	"github.com/sirupsen/logrus"
 )
+
+// ContainerStatus is where a container is in its life. Its values are
+// podman's state names, and they are what the state DB stores (the JSON of
+// ContainerState is a plain string, as it was before this type existed).
+type ContainerStatus string
 
 // Container statuses, as podman names them.
 const (
-	StatusCreated = "created"
-	StatusRunning = "running"
-	StatusPaused  = "paused"
-	StatusStopped = "stopped" // stopped by berth, cleanup pending
+	StatusCreated ContainerStatus = "created"
+	StatusRunning ContainerStatus = "running"
+	StatusPaused  ContainerStatus = "paused"
+	StatusStopped ContainerStatus = "stopped" // stopped by berth, cleanup pending
 	// StatusStopping: `stop` sent the stop signal and waits for the exit
 	// (podman's "stopping"); the container still runs.
-	StatusStopping = "stopping"
-	StatusExited   = "exited"
+	StatusStopping ContainerStatus = "stopping"
+	StatusExited   ContainerStatus = "exited"
 )
+
+// String is the status as podman prints it.
+func (s ContainerStatus) String() string { return string(s) }
 
 // ContainerState changes over the container's life.
 type ContainerState struct {
-	Status       string    `json:"status"`
-	Pid          int       `json:"pid,omitempty"`
-	MonitorPid   int       `json:"monitorPid,omitempty"`
-	MonitorStart uint64    `json:"monitorStart,omitempty"` // start time in ticks, against pid reuse
-	ExitCode     int32     `json:"exitCode"`
-	StartedAt    time.Time `json:"startedAt,omitempty"`
-	FinishedAt   time.Time `json:"finishedAt,omitempty"`
-	Mountpoint   string    `json:"mountpoint,omitempty"`
-	RestartCount int       `json:"restartCount,omitempty"`
-	Error        string    `json:"error,omitempty"`
+	Status       ContainerStatus `json:"status"`
+	Pid          int             `json:"pid,omitempty"`
+	MonitorPid   int             `json:"monitorPid,omitempty"`
+	MonitorStart uint64          `json:"monitorStart,omitempty"` // start time in ticks, against pid reuse
+	ExitCode     int32           `json:"exitCode"`
+	StartedAt    time.Time       `json:"startedAt,omitempty"`
+	FinishedAt   time.Time       `json:"finishedAt,omitempty"`
+	Mountpoint   string          `json:"mountpoint,omitempty"`
+	RestartCount int             `json:"restartCount,omitempty"`
+	Error        string          `json:"error,omitempty"`
 	// StoppedByUser keeps a restart policy from restarting the container.
 	StoppedByUser bool `json:"stoppedByUser,omitempty"`
 	// Network is the CNI bridge set up for the running container (rootful),
@@ -167,7 +176,14 @@ func (r *Runtime) ListContainers() ([]*Container, error) {
 		if c.needsReconcile() {
 			if lock, err := r.lockContainer(c.ID()); err == nil {
 				if err := c.refresh(); err == nil {
-					removed = c.reconcile()
+					// A listing shows the state made true in memory even
+					// when recording it failed (the DB still has the old
+					// one, so the next command reconciles again): one
+					// container's DB error does not hide all the others.
+					var err error
+					if removed, err = c.reconcile(); err != nil {
+						logrus.Warnf("%v", err) // names the container
+					}
 				} else if errors.Is(err, state.ErrNoSuchContainer) {
 					removed = true
 				}

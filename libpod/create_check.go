@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/berth-containers/berth/pkg/image"
+	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
@@ -335,7 +336,7 @@ func checkResources(s *ContainerSpec, isRootless bool, opts *CreateOptions) erro
 		// No cgroup a rootless berth could use: like podman 4.3 on
 		// cgroup v1, warn and run without the limits.
 		msg := "Resource limits are not supported and ignored on cgroups V1 rootless systems"
-		if CgroupsV2() {
+		if oci.CgroupsUnified() {
 			msg = "Resource limits are not supported yet for rootless containers and are ignored"
 		}
 		opts.warn(msg)

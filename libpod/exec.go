@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/pkg/specgen"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -62,7 +63,7 @@ func (c *Container) ExecCommand(o ExecOptions) (*exec.Cmd, func(), error) {
 	p := *spec.Process
 	p.Args = o.Cmd
 	p.Terminal = o.Terminal
-	p.Env = mergeEnv(p.Env, o.Env)
+	p.Env = parse.MergeEnv(p.Env, o.Env)
 	if o.WorkDir != "" {
 		p.Cwd = o.WorkDir
 	}
@@ -140,21 +141,4 @@ func execMessage(msg string) string {
 		msg = strings.TrimSuffix(msg[i+5:], "\"")
 	}
 	return strings.ReplaceAll(msg, `\"`, `"`)
-}
-
-func mergeEnv(base, extra []string) []string {
-	out := append([]string{}, base...)
-	for _, e := range extra {
-		k, _, _ := strings.Cut(e, "=")
-		replaced := false
-		for i, b := range out {
-			if strings.HasPrefix(b, k+"=") {
-				out[i], replaced = e, true
-			}
-		}
-		if !replaced {
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/berth-containers/berth/libpod/network"
+	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
 	"github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 // InspectContainerData is podman 4.3's `container inspect` document. The
@@ -343,7 +345,7 @@ func (c *Container) InspectSpec() (*specs.Spec, string, error) {
 	if o.UseCgroups {
 		o.CgroupsPath = "/berth/" + c.ID()
 	}
-	if !CgroupsV2() {
+	if !oci.CgroupsUnified() {
 		o.Cgroup = specgen.Namespace{Mode: specgen.NSHost}
 	}
 	switch c.Config.Network {
@@ -396,7 +398,11 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 		// a monitor that died: make the state true first, as ps does
 		if lock, err := c.rt.lockContainer(c.ID()); err == nil {
 			if c.refresh() == nil {
-				c.reconcile()
+				// Inspect shows the state made true in memory even when
+				// recording it failed; the next command retries.
+				if _, err := c.reconcile(); err != nil {
+					logrus.Warnf("%v", err) // names the container
+				}
 			}
 			lock.unlock()
 		}
@@ -416,13 +422,13 @@ func (c *Container) Inspect(opts InspectOptions) (*InspectContainerData, error) 
 		EffectiveCaps: []string{}, BoundingCaps: []string{}, ExecIDs: []string{}, Mounts: []InspectMount{},
 		Dependencies: []string{},
 		State: InspectState{
-			OciVersion: spec.Version, Status: st.Status, Running: st.Status == StatusRunning,
+			OciVersion: spec.Version, Status: st.Status.String(), Running: st.Status == StatusRunning,
 			Paused: st.Status == StatusPaused, ExitCode: st.ExitCode, Error: st.Error,
 			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 		},
 	}
 	if st.Status == StatusStopped {
-		d.State.Status = StatusExited // cleanup pending: podman shows it stopped
+		d.State.Status = StatusExited.String() // cleanup pending: podman shows it stopped
 	}
 	if st.Status != StatusExited && st.Status != StatusStopped {
 		// running, paused, or created by init: the process waits

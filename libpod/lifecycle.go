@@ -63,14 +63,15 @@ func (c *Container) exitCode() (int32, bool) {
 // cleanup would have done then happens now: the restart policy, or --rm
 // (when the berth that owned the cleanup was killed too). Call with the
 // container locked; it saves what it changes, and reports whether it
-// removed the container.
-func (c *Container) reconcile() (removed bool) {
+// removed the container, and an error when the new state could not be
+// recorded.
+func (c *Container) reconcile() (removed bool, err error) {
 	if !c.State.active() && c.State.Status != StatusStopped &&
 		!(c.State.Status == StatusCreated && c.State.MonitorPid != 0) {
-		return false
+		return false, nil
 	}
 	if c.monitorAlive() {
-		return false
+		return false, nil
 	}
 	ran := c.State.Status != StatusCreated
 	code, ok := c.exitCode()
@@ -93,8 +94,10 @@ func (c *Container) reconcile() (removed bool) {
 // restart policy (the state goes from running straight to running again,
 // with the new run's RestartCount), else it records the exit and does
 // --rm. ran is false for a container that never started (berth init):
-// no restart then. It reports whether it removed the container.
-func (c *Container) exitedLocked(code int32, why string, ran bool) (removed bool) {
+// no restart then. It reports whether it removed the container, and an
+// error when the exit could not be recorded (nothing more is done then:
+// --rm of a container whose exit is not recorded would lose it for good).
+func (c *Container) exitedLocked(code int32, why string, ran bool) (removed bool, err error) {
 	if ran && c.shouldRestart(code) {
 		c.releaseLocked()
 		c.State.ExitCode = code
@@ -102,20 +105,22 @@ func (c *Container) exitedLocked(code int32, why string, ran bool) (removed bool
 		c.State.RestartCount++
 		err := c.startLocked(nil, startRestart)
 		if err == nil {
-			return false
+			return false, nil
 		}
 		logrus.Warnf("restarting container %s: %v", c.Name(), err)
 		why = err.Error()
 	}
-	c.cleanupLocked(code, why)
+	if err := c.cleanupLocked(code, why); err != nil {
+		return false, err
+	}
 	if !c.Config.AutoRemove {
-		return false
+		return false, nil
 	}
 	if err := c.rt.removeLocked(c); err != nil {
 		logrus.Warnf("removing container %s (--rm): %v", c.Name(), err)
-		return false
+		return false, nil
 	}
-	return true
+	return true, nil
 }
 
 // removeImageOf does --rmi for a container just removed: its image goes
@@ -170,13 +175,19 @@ func (c *Container) releaseLocked() {
 	c.teardownNetwork()
 	logrus.Debugf("cleanup %s: unmounting", c.ID())
 	if st, err := c.rt.Store(); err == nil {
-		_, _ = st.Unmount(c.ID(), true)
+		// Cleanup goes on (the exit must be recorded), but a rootfs left
+		// mounted is said: storage is gone only if someone removed it.
+		if _, err := st.Unmount(c.ID(), true); err != nil && !errors.Is(err, storage.ErrContainerUnknown) &&
+			!errors.Is(err, storage.ErrLayerUnknown) && !errors.Is(err, storage.ErrNotAContainer) {
+			logrus.Warnf("unmounting the storage of container %s: %v", c.ID(), err)
+		}
 	}
 }
 
 // cleanupLocked records the exit and releases what the running container
-// held: the runtime's record and the storage mount.
-func (c *Container) cleanupLocked(code int32, why string) {
+// held: the runtime's record and the storage mount. Its error is the
+// recording's: the container's state in the DB is then still the old one.
+func (c *Container) cleanupLocked(code int32, why string) error {
 	c.releaseLocked()
 	logrus.Debugf("cleanup %s: saving", c.ID())
 	if c.State.Status != StatusExited || c.State.FinishedAt.IsZero() {
@@ -191,7 +202,10 @@ func (c *Container) cleanupLocked(code int32, why string) {
 	if why != "" {
 		c.State.Error = why
 	}
-	_ = c.save()
+	if err := c.save(); err != nil {
+		return fmt.Errorf("recording the exit of container %s: %w", c.ID(), err)
+	}
+	return nil
 }
 
 // Cleanup is run by the monitor after the container exits (and by stop,
@@ -226,8 +240,8 @@ func (r *Runtime) Cleanup(nameOrID string) error {
 	if !ok {
 		code = 137
 	}
-	c.exitedLocked(code, "", c.State.Status != StatusCreated)
-	return nil
+	_, err = c.exitedLocked(code, "", c.State.Status != StatusCreated)
+	return err
 }
 
 func (c *Container) shouldRestart(code int32) bool {
@@ -259,7 +273,11 @@ func (c *Container) Kill(sig syscall.Signal) error {
 	}
 	if sig == syscall.SIGKILL || sig == syscall.SIGTERM {
 		c.State.StoppedByUser = true
-		_ = c.save()
+		// Not recorded, the restart policy would restart what the
+		// user killed: do not kill then.
+		if err := c.save(); err != nil {
+			return err
+		}
 	}
 	return rt.Kill(c.ID(), int(sig), false)
 }
@@ -367,7 +385,7 @@ var ErrUnsupported = errors.New("not supported yet")
 // they are refused rather than waited on forever.
 func CheckWaitConditions(conditions []string) error {
 	for _, cond := range conditions {
-		switch cond {
+		switch ContainerStatus(cond) {
 		case StatusCreated, StatusRunning, StatusStopped, StatusPaused, StatusExited, "removing", "unknown":
 			// podman 4.3 refuses to wait for "stopping"
 		case "healthy", "unhealthy":
@@ -400,7 +418,7 @@ func (c *Container) Wait(conditions []string, interval time.Duration) (int32, er
 			}
 		}
 		for _, want := range conditions {
-			if c.State.Status == want || want == "stopped" && c.State.Status == StatusExited {
+			if c.State.Status == ContainerStatus(want) || ContainerStatus(want) == StatusStopped && c.State.Status == StatusExited {
 				return c.State.ExitCode, nil
 			}
 		}
@@ -464,7 +482,9 @@ func (r *Runtime) removeLocked(c *Container) error {
 			_ = rt.Delete(c.ID(), true)
 		}
 		waitGone(c.State.Pid, 5*time.Second)
-		c.cleanupLocked(0, "")
+		if err := c.cleanupLocked(0, ""); err != nil {
+			return err
+		}
 	} else if c.State.Status != StatusExited && c.State.Status != StatusCreated {
 		if rt, err := c.ociRuntime(); err == nil {
 			_ = rt.Delete(c.ID(), true)

@@ -54,7 +54,12 @@ func (c *Container) lockFresh() (*containerLock, error) {
 		lock.unlock()
 		return nil, err
 	}
-	if c.reconcile() {
+	removed, err := c.reconcile()
+	if err != nil {
+		lock.unlock()
+		return nil, err
+	}
+	if removed {
 		lock.unlock()
 		return nil, fmt.Errorf("%s: %w", c.ID(), state.ErrNoSuchContainer)
 	}

@@ -271,7 +271,12 @@ func (c *Container) Commit(name string, opts image.CommitOptions, pause bool) (*
 	}
 	if pause && c.State.Status == StatusRunning && !rootless.IsRootless() {
 		if err := c.Pause(); err == nil {
-			defer func() { _ = c.Unpause() }()
+			defer func() {
+				// The commit's result stands; a container left paused is said.
+				if err := c.Unpause(); err != nil {
+					logrus.Warnf("unpausing container %s after the commit: %v", c.ID(), err)
+				}
+			}()
 		}
 	}
 	if opts.CreatedBy == "" {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/pkg/specgen"
 	"github.com/berth-containers/berth/rootless"
@@ -44,7 +45,7 @@ func (c *Container) generateSpec(rootfs string, files preparedFiles) (*specs.Spe
 	if o.UseCgroups {
 		o.CgroupsPath = "/berth/" + c.ID()
 	}
-	if !CgroupsV2() {
+	if !oci.CgroupsUnified() {
 		o.Cgroup = specgen.Namespace{Mode: specgen.NSHost} // podman's default on cgroup v1
 	}
 
@@ -220,12 +221,6 @@ func chownTree(dir string, uid, gid int) error {
 		}
 		return os.Lchown(p, uid, gid)
 	})
-}
-
-// CgroupsV2 tells whether the host has the unified cgroup hierarchy.
-func CgroupsV2() bool {
-	var st unix.Statfs_t
-	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
 }
 
 // zoneinfoDir is where the host's time zone files are.

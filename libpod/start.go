@@ -36,8 +36,12 @@ func (e *StartError) Unwrap() error { return e.Err }
 func (c *Container) Start(beforeStart func() error) error {
 	err := c.start(beforeStart)
 	if err != nil && c.Config.AutoRemove && !errors.Is(err, ErrAlreadyRunning) {
-		// --rm: a container that could not start is removed too.
-		_ = c.rt.RemoveContainer(c, RemoveOptions{Force: true, Volumes: true})
+		// --rm: a container that could not start is removed too. The
+		// start's error is the one returned (its message and exit code are
+		// podman's); a container left behind is said in a warning.
+		if rmErr := c.rt.RemoveContainer(c, RemoveOptions{Force: true, Volumes: true}); rmErr != nil {
+			logrus.Warnf("removing container %s (--rm) after its start failed: %v", c.ID(), rmErr)
+		}
 	}
 	return err
 }
@@ -151,7 +155,11 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 		_, _ = st.Unmount(c.ID(), true)
 		c.State.Mountpoint = ""
 		c.State.Error = err.Error()
-		_ = c.save()
+		// err, the start's failure, is what the caller must see (podman's
+		// message and exit code); the state not recorded is a warning.
+		if saveErr := c.save(); saveErr != nil {
+			logrus.Warnf("recording the failed start of container %s: %v", c.ID(), saveErr)
+		}
 		return err
 	}
 	if c.Config.LogPath != "" {
@@ -253,7 +261,11 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 		c.State.Error = err.Error()
 		_, _ = st.Unmount(c.ID(), true)
 		c.State.Mountpoint = ""
-		_ = c.save()
+		// As in fail: the start's error is returned, a failed recording
+		// of it is a warning.
+		if saveErr := c.save(); saveErr != nil {
+			logrus.Warnf("recording the failed start of container %s: %v", c.ID(), saveErr)
+		}
 		return err
 	}
 	_ = proc.Release()

@@ -434,5 +434,5 @@ func statusText(c *libpod.Container) string {
 	case libpod.StatusCreated:
 		return "Created"
 	}
-	return strings.Title(s.Status) //nolint:staticcheck
+	return strings.Title(s.Status.String()) //nolint:staticcheck
 }

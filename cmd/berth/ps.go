@@ -81,7 +81,7 @@ func (r psRow) Pod() string {
 
 // State is podman 4.3's: the state for people ("Up 3 minutes ago").
 func (r psRow) State() string {
-	switch r.psFields.State {
+	switch libpod.ContainerStatus(r.psFields.State) {
 	case libpod.StatusRunning:
 		return "Up " + humanDuration(time.Since(time.Unix(r.StartedAt, 0))) + " ago"
 	case libpod.StatusExited, libpod.StatusStopped:
@@ -274,12 +274,12 @@ func toPsRow(c *libpod.Container, noTrunc, size bool) psRow {
 		Exited:   c.State.Status == libpod.StatusExited || c.State.Status == libpod.StatusStopped,
 		ExitedAt: c.State.FinishedAt.Unix(), ExitCode: c.State.ExitCode, Id: c.ID(), Image: c.Config.ImageName,
 		ImageID: c.Config.ImageID, Labels: c.Labels(), Mounts: c.MountDestinations(), Names: []string{c.Name()},
-		Networks: []string{}, Ports: c.Config.Ports, StartedAt: c.State.StartedAt.Unix(), State: c.State.Status,
+		Networks: []string{}, Ports: c.Config.Ports, StartedAt: c.State.StartedAt.Unix(), State: c.State.Status.String(),
 	}
-	if f.State == libpod.StatusStopped {
-		f.State = libpod.StatusExited
+	if c.State.Status == libpod.StatusStopped {
+		f.State = libpod.StatusExited.String()
 	}
-	if f.State != libpod.StatusExited {
+	if f.State != libpod.StatusExited.String() {
 		f.Pid = c.State.Pid // running, paused, or created by init
 	}
 	if c.Config.Network == "bridge" {
@@ -460,7 +460,8 @@ func psFilterMatches(c *libpod.Container, key, value string) bool {
 		}
 		return false
 	case "status":
-		return c.State.Status == value || value == "stopped" && c.State.Status == libpod.StatusExited
+		want := libpod.ContainerStatus(value)
+		return c.State.Status == want || want == libpod.StatusStopped && c.State.Status == libpod.StatusExited
 	case "name":
 		return strings.Contains(c.Name(), value) || c.Name() == value
 	case "id":

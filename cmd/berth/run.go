@@ -250,7 +250,7 @@ func runAttachedStreams(c *libpod.Container, set streamSet, tty, sigProxy bool, 
 	if err != nil {
 		session.Close()
 		// The monitor went away without reporting: the state tells.
-		code, err = c.Wait([]string{libpod.StatusExited}, 50*time.Millisecond)
+		code, err = c.Wait([]string{libpod.StatusExited.String()}, 50*time.Millisecond)
 		if err != nil {
 			return err
 		}

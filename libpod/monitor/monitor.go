@@ -605,10 +605,22 @@ func (m *monitor) finish(code int32) {
 			_ = os.Remove(dir)
 		}
 	}
+	// The monitor's stdio is /dev/null (or the container's, with
+	// passthrough): what goes wrong from here on is written to the
+	// bundle's cleanup.log, with the exit command's output.
+	diag, diagErr := os.OpenFile(filepath.Join(m.cfg.Bundle, "cleanup.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if diagErr == nil {
+		defer diag.Close()
+	}
+	note := func(format string, args ...any) {
+		if diagErr == nil {
+			fmt.Fprintf(diag, "berth-monitor: "+format+"\n", args...)
+		}
+	}
 	if m.cfg.ExitFile != "" {
-		tmp := m.cfg.ExitFile + ".tmp"
-		if os.WriteFile(tmp, []byte(strconv.Itoa(int(code))), 0o600) == nil {
-			_ = os.Rename(tmp, m.cfg.ExitFile)
+		if err := recordExit(m.cfg.ExitFile, code); err != nil {
+			// berth then finds no exit code and records 137.
+			note("container %s exited with %d, which could not be recorded: %v", m.cfg.ID, code, err)
 		}
 	}
 	if m.log != nil {
@@ -624,12 +636,29 @@ func (m *monitor) finish(code int32) {
 	_ = exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("delete", "--force", m.cfg.ID)...).Run()
 	if len(m.cfg.ExitCommand) > 0 && !m.ownersCleanedUp(owners) {
 		cmd := exec.Command(m.cfg.ExitCommand[0], m.cfg.ExitCommand[1:]...)
-		if out, err := os.OpenFile(filepath.Join(m.cfg.Bundle, "cleanup.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
-			cmd.Stdout, cmd.Stderr = out, out
-			defer out.Close()
+		if diagErr == nil {
+			cmd.Stdout, cmd.Stderr = diag, diag
 		}
-		_ = cmd.Run()
+		if err := cmd.Run(); err != nil {
+			// The exit stays unrecorded until the next berth command
+			// finds this monitor gone and records it (reconcile).
+			note("cleanup command %s: %v", strings.Join(m.cfg.ExitCommand, " "), err)
+		}
 	}
+}
+
+// recordExit writes the container's exit code to path, atomically: berth
+// reads it when it records the exit.
+func recordExit(path string, code int32) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(int(code))), 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // startRequest is a client's FrameStart: the result goes to answer, and the

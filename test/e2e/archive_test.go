@@ -149,7 +149,6 @@ func archiveGzip(t *testing.T, data []byte) []byte {
 }
 
 func TestArchiveImport(t *testing.T) {
-	requireImport(t)
 	forEachMode(t, func(t *testing.T, e *Env) {
 		rootfs := busyboxRootfsTar(t)
 
@@ -274,7 +273,6 @@ func TestArchiveImport(t *testing.T) {
 }
 
 func TestArchiveImportDamaged(t *testing.T) {
-	requireImport(t)
 	forEachMode(t, func(t *testing.T, e *Env) {
 		full := archiveReadFile(t, busyboxRootfsTar(t))
 		gz := archiveGzip(t, full)
@@ -305,7 +303,6 @@ func TestArchiveImportDamaged(t *testing.T) {
 }
 
 func TestArchiveSaveLoad(t *testing.T) {
-	requireImport(t)
 	forEachMode(t, func(t *testing.T, e *Env) {
 		id := e.BusyboxImage(busyboxName)
 		e.BerthOK("tag", busyboxName, "e2e/other:2")
@@ -407,7 +404,6 @@ func TestArchiveSaveLoad(t *testing.T) {
 }
 
 func TestArchiveLoadDamaged(t *testing.T) {
-	requireImport(t)
 	forEachMode(t, func(t *testing.T, e *Env) {
 		e.BusyboxImage(busyboxName)
 		archives := map[string][]byte{}
@@ -440,7 +436,6 @@ func TestArchiveLoadDamaged(t *testing.T) {
 }
 
 func TestArchiveInspect(t *testing.T) {
-	requireImport(t)
 	forEachMode(t, func(t *testing.T, e *Env) {
 		id := e.BusyboxImage(busyboxName)
 		tiny := e.ImportImage(e.TarFile("tiny.tar", map[string]string{"t.txt": "t\n"}), "e2e/tiny")
@@ -601,7 +596,6 @@ func archiveWriteLayout(t *testing.T, dir string, names []string, images map[str
 }
 
 func TestArchiveHistory(t *testing.T) {
-	requireImport(t)
 	forEachMode(t, func(t *testing.T, e *Env) {
 		base := []archiveLayoutEntry{{"/bin/sh -c #(nop) ADD file:base in /", map[string]string{"etc/base": "base\n"}}}
 		child := append(slices.Clone(base),
@@ -677,7 +671,6 @@ func TestArchiveHistory(t *testing.T) {
 }
 
 func TestArchivePrune(t *testing.T) {
-	requireImport(t)
 	forEachMode(t, func(t *testing.T, e *Env) {
 		tagged := e.BusyboxImage(busyboxName)
 		var dangling []string

@@ -2,16 +2,13 @@ package e2e
 
 import (
 	"archive/tar"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
-	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -225,28 +222,6 @@ func debootstrap(tree string) error {
 	return os.Rename(tmp, tree)
 }
 
-var importCheck struct {
-	once sync.Once
-	ok   bool
-}
-
-// importAvailable reports whether the berth under test has `import`.
-func importAvailable() bool {
-	importCheck.once.Do(func() {
-		out, err := exec.Command(berthBinary, "import", "--help").Output()
-		importCheck.ok = err == nil && strings.Contains(string(out), "berth import")
-	})
-	return importCheck.ok
-}
-
-// requireImport skips t while berth has no `import` command.
-func requireImport(t *testing.T) {
-	t.Helper()
-	if !importAvailable() {
-		t.Skip("berth import is not implemented yet")
-	}
-}
-
 // BusyboxImage imports the busybox rootfs tarball as name into e's store and
 // returns the image ID (64 hex digits).
 func (e *Env) BusyboxImage(name string) string {
@@ -255,22 +230,11 @@ func (e *Env) BusyboxImage(name string) string {
 }
 
 // ImportImage imports a rootfs tarball as name with `berth import` and returns
-// the image ID. While berth has no import command, it builds an OCI layout
-// from the tarball and pulls it through the oci: transport instead, then tags
-// the image as name.
+// the image ID.
 func (e *Env) ImportImage(tarball, name string) string {
 	e.T.Helper()
-	var id string
-	if importAvailable() {
-		r := e.BerthOK("import", tarball, name)
-		id = lastLine(r.Stdout)
-	} else {
-		layout := ociLayoutFor(e.T, tarball)
-		r := e.BerthOK("pull", "-q", "oci:"+layout+":latest")
-		id = lastLine(r.Stdout)
-		e.BerthOK("tag", id, name)
-	}
-	id = strings.TrimPrefix(id, "sha256:")
+	r := e.BerthOK("import", tarball, name)
+	id := strings.TrimPrefix(lastLine(r.Stdout), "sha256:")
 	if !isImageID(id) {
 		e.T.Fatalf("importing %s as %s printed %q as its last line, want the image ID", tarball, name, id)
 	}
@@ -290,122 +254,13 @@ func isImageID(s string) bool {
 	return err == nil
 }
 
-var ociLayouts struct {
-	sync.Mutex
-	m map[string]*memo
-}
-
-// ociLayoutFor makes (once per process) an OCI image layout with one
-// uncompressed layer, the tarball, tagged "latest".
-func ociLayoutFor(t *testing.T, tarball string) string {
-	t.Helper()
-	ociLayouts.Lock()
-	if ociLayouts.m == nil {
-		ociLayouts.m = map[string]*memo{}
-	}
-	m := ociLayouts.m[tarball]
-	if m == nil {
-		m = &memo{}
-		ociLayouts.m[tarball] = m
-	}
-	ociLayouts.Unlock()
-	return m.get(t, func() (string, error) {
-		dir, err := os.MkdirTemp(runDir, "oci-"+strings.TrimSuffix(filepath.Base(tarball), ".tar")+"-")
-		if err != nil {
-			return "", err
-		}
-		if err := os.Chmod(dir, 0o755); err != nil {
-			return "", err
-		}
-		if err := writeOCILayout(dir, tarball); err != nil {
-			return "", fmt.Errorf("building an OCI layout from %s: %w", tarball, err)
-		}
-		return dir, nil
-	})
-}
-
+// ociDescriptor is an OCI content descriptor, for tests that write OCI
+// layouts by hand.
 type ociDescriptor struct {
 	MediaType   string            `json:"mediaType"`
 	Digest      string            `json:"digest"`
 	Size        int64             `json:"size"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
-func writeOCILayout(dir, tarball string) error {
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		return err
-	}
-	for _, d := range []string{filepath.Join(dir, "blobs"), blobs} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			return err
-		}
-	}
-	f, err := os.Open(tarball)
-	if err != nil {
-		return err
-	}
-	h := sha256.New()
-	size, err := io.Copy(h, f)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	layerHex := hex.EncodeToString(h.Sum(nil))
-	layerPath := filepath.Join(blobs, layerHex)
-	if err := os.Link(tarball, layerPath); err != nil {
-		if err := copyFile(tarball, layerPath, 0o644); err != nil {
-			return err
-		}
-	}
-	putJSON := func(v any) (ociDescriptor, error) {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return ociDescriptor{}, err
-		}
-		sum := sha256.Sum256(data)
-		hx := hex.EncodeToString(sum[:])
-		if err := os.WriteFile(filepath.Join(blobs, hx), data, 0o644); err != nil {
-			return ociDescriptor{}, err
-		}
-		return ociDescriptor{Digest: "sha256:" + hx, Size: int64(len(data))}, nil
-	}
-	created := fixtureEpoch.Format(time.RFC3339)
-	config, err := putJSON(map[string]any{
-		"created":      created,
-		"architecture": goruntime.GOARCH,
-		"os":           "linux",
-		"config": map[string]any{
-			"Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			"Cmd": []string{"/bin/sh"},
-		},
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + layerHex}},
-		"history": []map[string]string{{"created": created, "created_by": "berth e2e fixture " + filepath.Base(tarball)}},
-	})
-	if err != nil {
-		return err
-	}
-	config.MediaType = "application/vnd.oci.image.config.v1+json"
-	manifest, err := putJSON(map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
-		"config":        config,
-		"layers": []ociDescriptor{{MediaType: "application/vnd.oci.image.layer.v1.tar",
-			Digest: "sha256:" + layerHex, Size: size}},
-	})
-	if err != nil {
-		return err
-	}
-	manifest.MediaType = "application/vnd.oci.image.manifest.v1+json"
-	manifest.Annotations = map[string]string{"org.opencontainers.image.ref.name": "latest"}
-	index, err := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []ociDescriptor{manifest}})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "index.json"), index, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
 }
 
 // TarFile writes a rootfs tarball with the given files (name -> content) to

@@ -11,7 +11,6 @@ import (
 // load -i URL fetches the archive first, as podman does; a URL that
 // answers with an error loads nothing and says what the server said.
 func TestLoadFromURL(t *testing.T) {
-	requireImport(t)
 	forEachMode(t, func(t *testing.T, e *Env) {
 		id := e.BusyboxImage(busyboxName)
 		archive := filepath.Join(e.Dir, "image.tar")

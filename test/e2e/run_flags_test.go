@@ -66,10 +66,8 @@ func TestRunFlagsProcess(t *testing.T) {
 			t.Fatalf("run --rm left the container whose start failed: %s", out)
 		}
 		// the image's WORKDIR is created when missing, owned by the user
-		if importAvailable() {
-			e.BerthOK("import", "--change", "WORKDIR /app/sub", busyboxRootfsTar(t), "localhost/workdir:latest")
-			wantOut(t, "image WORKDIR", runOut(e, "--user", "1000:1000", "localhost/workdir:latest", "sh", "-c", "pwd; stat -c %u /app/sub"), "/app/sub\n1000")
-		}
+		e.BerthOK("import", "--change", "WORKDIR /app/sub", busyboxRootfsTar(t), "localhost/workdir:latest")
+		wantOut(t, "image WORKDIR", runOut(e, "--user", "1000:1000", "localhost/workdir:latest", "sh", "-c", "pwd; stat -c %u /app/sub"), "/app/sub\n1000")
 		wantOut(t, "--entrypoint", runOut(e, "--entrypoint", "/bin/echo", img, "from", "entrypoint"), "from entrypoint")
 		wantOut(t, "--entrypoint JSON", runOut(e, "--entrypoint", `["/bin/sh","-c"]`, img, "echo json"), "json")
 		wantOut(t, "--umask", runOut(e, "--umask", "077", img, "sh", "-c", "umask"), "0077")
@@ -293,14 +291,12 @@ func TestRunFlagsNetwork(t *testing.T) {
 		}
 		waitHTTP(t, "http://127.0.0.1:"+m[1]+"/", "published-all")
 		e.BerthOK("rm", "-f", "web")
-		if importAvailable() {
-			// -P with the image's EXPOSE
-			e.BerthOK("import", "--change", "EXPOSE 8080/udp", busyboxRootfsTar(t), "localhost/exposed:latest")
-			e.BerthOK("create", "--name", "exposed", "-P", "localhost/exposed:latest", "true")
-			ports := e.BerthOK("ps", "-a", "--format", "{{.Ports}}", "--filter", "name=exposed").Out()
-			if !regexp.MustCompile(`^0\.0\.0\.0:\d+->8080/udp$`).MatchString(ports) {
-				t.Fatalf("-P with the image's EXPOSE 8080/udp: ports %q", ports)
-			}
+		// -P with the image's EXPOSE
+		e.BerthOK("import", "--change", "EXPOSE 8080/udp", busyboxRootfsTar(t), "localhost/exposed:latest")
+		e.BerthOK("create", "--name", "exposed", "-P", "localhost/exposed:latest", "true")
+		ports = e.BerthOK("ps", "-a", "--format", "{{.Ports}}", "--filter", "name=exposed").Out()
+		if !regexp.MustCompile(`^0\.0\.0\.0:\d+->8080/udp$`).MatchString(ports) {
+			t.Fatalf("-P with the image's EXPOSE 8080/udp: ports %q", ports)
 		}
 
 		if !e.Rootless() {
