@@ -231,7 +231,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	}
 	named, err := openNamedContexts(ctx, f.buildContexts)
 	for _, bc := range named {
-		defer bc.cleanup()
+		defer bc.cleanup() //nolint:gocritic // each context lives until the build returns
 	}
 	if err != nil {
 		return err
@@ -498,11 +498,12 @@ func pullBase(ctx context.Context, ir *image.Runtime, name, policy string, opts 
 		if err == nil && (policy != parse.PullNewer || !ir.RemoteIsNewer(ctx, name, img, opts)) {
 			return img, nil
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			name = image.RegistryName(name, img) // what the local image was pulled as
-		} else if !errors.Is(err, image.ErrNotFound) {
+		case !errors.Is(err, image.ErrNotFound):
 			return nil, err
-		} else if policy == parse.PullNever {
+		case policy == parse.PullNever:
 			return nil, fmt.Errorf("%s: %w", name, image.ErrNotFound)
 		}
 	}

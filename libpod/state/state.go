@@ -69,7 +69,7 @@ func Open(path string) (*DB, error) {
 	db.SetMaxOpenConns(1)
 	s := &DB{db: db}
 	if err := s.migrate(); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("preparing state database %s: %w", path, err)
 	}
 	return s, nil

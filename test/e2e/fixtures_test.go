@@ -194,7 +194,7 @@ func debianRootfsTar(t *testing.T) string {
 			"--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./run/*",
 			"--exclude=./var/cache/apt/*.bin", "--exclude=./var/lib/apt/lists/*", ".").CombinedOutput()
 		if err != nil {
-			os.Remove(tmp)
+			_ = os.Remove(tmp)
 			return "", fmt.Errorf("tar of %s: %v: %s", tree, err, out)
 		}
 		if err := os.Chmod(tmp, 0o644); err != nil {
@@ -347,7 +347,7 @@ func writeOCILayout(dir, tarball string) error {
 	}
 	h := sha256.New()
 	size, err := io.Copy(h, f)
-	f.Close()
+	_ = f.Close()
 	if err != nil {
 		return err
 	}
