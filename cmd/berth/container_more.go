@@ -411,7 +411,8 @@ func newExportCommand() *cobra.Command {
 				err = f.Close()
 			}
 			if err != nil {
-				if output != "" {
+				// not a device such as /dev/full
+				if st, serr := os.Stat(output); output != "" && serr == nil && st.Mode().IsRegular() {
 					_ = os.Remove(output)
 				}
 				return err
