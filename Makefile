@@ -40,7 +40,7 @@ E2E_TIMEOUT ?= 30m
 # Extra flags for both go test runs, e.g. GOTESTFLAGS='-run TestPushPull -v'.
 GOTESTFLAGS ?=
 
-.PHONY: all deps build test-setup test unit e2e demo bench clean check-root
+.PHONY: all deps build test-setup test lint unit e2e demo bench clean check-root
 
 all: build
 
@@ -92,13 +92,28 @@ test-setup: check-root
 	@chmod 0666 /dev/net/tun /dev/fuse
 	@echo "test-setup: user $(TEST_USER) ($$(grep '^$(TEST_USER):' /etc/subuid)), /dev/net/tun and /dev/fuse ready"
 
-# Unit and e2e tests both run; make test fails if either failed.
-test: check-root deps build test-setup
+# Lint first (fail fast, before the build), then unit and e2e tests both
+# run; make test fails if either failed.
+test: check-root deps lint build test-setup
 	@rc=0; \
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory e2e || rc=1; \
 	if [ $$rc != 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
 	exit $$rc
+
+# golangci-lint v2 (.golangci.yml), built from the Go module proxy at a
+# pinned version into bin/tools, named by its version: installed once (about
+# 4.5 minutes cold on 2 cores, seconds with a warm Go cache), then reused.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(CURDIR)/bin/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+$(GOLANGCI_LINT):
+	@rm -rf bin/tools/.new && mkdir -p bin/tools/.new
+	GOBIN=$(CURDIR)/bin/tools/.new $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	@mv bin/tools/.new/golangci-lint $@ && rm -rf bin/tools/.new
+
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
 
 unit:
 	$(GO) test -tags "$(BUILDTAGS)" $(GOTESTFLAGS) $(UNIT_PACKAGES)

@@ -282,7 +282,7 @@ func (c *copier) file(src string, info fs.FileInfo, dst string) error {
 		return fmt.Errorf("creating %s: %w", c.inRoot(dst), err)
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close()
 		return fmt.Errorf("writing %s: %w", c.inRoot(dst), err)
 	}
 	mode := unixMode(info)
@@ -290,12 +290,12 @@ func (c *copier) file(src string, info fs.FileInfo, dst string) error {
 		mode = c.chmod.apply(mode, false)
 	}
 	if err := out.Chown(c.owner(info)); err != nil {
-		out.Close()
+		_ = out.Close()
 		return fmt.Errorf("changing the owner of %s: %w", c.inRoot(dst), err)
 	}
 	// after chown, which clears set-user-ID bits
 	if err := out.Chmod(goMode(mode)); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	if err := out.Close(); err != nil {

@@ -19,7 +19,7 @@ type StepError struct {
 }
 
 func (e *StepError) Error() string {
-	return fmt.Sprintf("building at STEP \"%s\": %v", e.Step, e.Err)
+	return fmt.Sprintf("building at STEP \"%s\": %v", e.Step, e.Err) //nolint:gocritic // podman's message, verbatim: %q would escape the step's quotes
 }
 
 func (e *StepError) Unwrap() error { return e.Err }

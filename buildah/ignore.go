@@ -34,7 +34,7 @@ func loadIgnore(contextDir, file string) (*ignoreRules, error) {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
 		patterns, err := ignorefile.ReadAll(f)
-		f.Close()
+		_ = f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}

@@ -464,7 +464,7 @@ func (s *stage) lockCache(base string, sharing instructions.ShareMode) (string, 
 		if err != nil {
 			return "", nil, err
 		}
-		return filepath.Join(base, "data"), func() { f.Close() }, nil
+		return filepath.Join(base, "data"), func() { _ = f.Close() }, nil
 	}
 	for n := 0; ; n++ {
 		name := "data"
@@ -478,7 +478,7 @@ func (s *stage) lockCache(base string, sharing instructions.ShareMode) (string, 
 		if err != nil {
 			return "", nil, err
 		}
-		return filepath.Join(base, name), func() { f.Close() }, nil
+		return filepath.Join(base, name), func() { _ = f.Close() }, nil
 	}
 }
 
@@ -495,12 +495,12 @@ func (s *stage) flock(name string, how int, wait bool) (*os.File, error) {
 			return f, nil
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) || !wait {
-			f.Close()
+			_ = f.Close()
 			return nil, err
 		}
 		select {
 		case <-s.b.ctx.Done():
-			f.Close()
+			_ = f.Close()
 			return nil, errCancelled
 		case <-time.After(50 * time.Millisecond):
 		}

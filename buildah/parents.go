@@ -126,7 +126,7 @@ func matchUnder(dir, pattern string, skip func(rel string, dir bool) (bool, erro
 		}
 		for _, e := range entries {
 			crel := path.Join(rel, e.Name())
-			ccomps := append(relComps[:len(relComps):len(relComps)], e.Name())
+			ccomps := append(relComps[:len(relComps):len(relComps)], e.Name()) //nolint:gocritic // a copy: the full slice expression makes append allocate
 			full, partial := matchComponents(rest, ccomps)
 			if !full && !(partial && e.IsDir()) {
 				continue

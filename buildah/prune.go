@@ -59,13 +59,13 @@ func pruneCache(base string) (int, error) {
 			dir := strings.TrimSuffix(lock, ".lock")
 			if _, err := os.Lstat(dir); err == nil {
 				if err := os.RemoveAll(dir); err != nil {
-					f.Close()
+					_ = f.Close()
 					return n, fmt.Errorf("removing build cache %s: %w", dir, err)
 				}
 				n++
 			}
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	return n, nil
 }

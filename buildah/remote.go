@@ -70,7 +70,7 @@ func OpenURL(ctx context.Context, rawURL string) (*http.Response, error) {
 		return nil, fmt.Errorf("reading %q: %w", rawURL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return nil, fmt.Errorf("reading %q: invalid response status %s", rawURL, resp.Status)
 	}
 	return resp, nil

@@ -199,7 +199,7 @@ func (s *stage) execRun(c *instructions.RunCommand, p *runPlan, ws *workspace) e
 	for _, m := range spec.Mounts {
 		made = append(made, missingPaths(ws.mount, m.Destination)...)
 	}
-	var stdout io.Writer = b.o.Out
+	stdout := b.o.Out
 	if b.o.Quiet {
 		stdout = io.Discard
 	}

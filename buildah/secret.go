@@ -22,8 +22,8 @@ type Secret struct {
 	Env    bool
 }
 
-// secretSyntax is podman's message for a --secret it cannot read.
-var secretSyntax = errors.New("incorrect secret flag format: should be --secret id=foo,src=bar[,env=ENV,type=file|env]")
+// errSecretSyntax is podman's message for a --secret it cannot read.
+var errSecretSyntax = errors.New("incorrect secret flag format: should be --secret id=foo,src=bar[,env=ENV,type=file|env]")
 
 // ParseSecrets reads --secret values as podman does:
 // id=ID[,src=PATH|VAR][,env=VAR][,type=file|env]. Without a type, src
@@ -53,7 +53,7 @@ func ParseSecrets(values []string) (map[string]Secret, error) {
 			}
 		}
 		if id == "" {
-			return nil, secretSyntax
+			return nil, errSecretSyntax
 		}
 		if src == "" {
 			src = id

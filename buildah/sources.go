@@ -249,7 +249,7 @@ func digestItem(h, times io.Writer, it copyItem, f copyFilter) error {
 				return err
 			}
 			_, err = io.CopyBuffer(h, file, buf)
-			file.Close()
+			_ = file.Close()
 			if err != nil {
 				return err
 			}

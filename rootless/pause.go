@@ -112,20 +112,20 @@ func startPause(uidMap, gidMap []string) (int, error) {
 		Setsid:     true,
 	}
 	if err := cmd.Start(); err != nil {
-		goRead.Close()
-		goWrite.Close()
-		ackRead.Close()
-		ackWrite.Close()
+		_ = goRead.Close()
+		_ = goWrite.Close()
+		_ = ackRead.Close()
+		_ = ackWrite.Close()
 		return 0, fmt.Errorf("starting the pause process: %w", err)
 	}
-	goRead.Close()
-	ackWrite.Close()
+	_ = goRead.Close()
+	_ = ackWrite.Close()
 	defer ackRead.Close()
 	pid := cmd.Process.Pid
 	fail := func(err error) (int, error) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		goWrite.Close()
+		_ = goWrite.Close()
 		return 0, err
 	}
 	if err := runMap("newuidmap", pid, uidMap); err != nil {
@@ -137,7 +137,7 @@ func startPause(uidMap, gidMap []string) (int, error) {
 	if _, err := goWrite.Write([]byte{'1'}); err != nil {
 		return fail(fmt.Errorf("signalling the pause process: %w", err))
 	}
-	goWrite.Close()
+	_ = goWrite.Close()
 	ack := make([]byte, 2)
 	_ = ackRead.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.ReadFull(ackRead, ack); err != nil || string(ack) != "ok" {
@@ -163,7 +163,7 @@ func RunPause() {
 	if _, err := os.Stdin.Read(b); err != nil || os.Geteuid() != 0 {
 		os.Exit(1)
 	}
-	os.Stdout.Write([]byte("ok"))
+	_, _ = os.Stdout.Write([]byte("ok"))
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err == nil {
 		for _, fd := range []int{0, 1, 2} {

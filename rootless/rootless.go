@@ -36,11 +36,11 @@ func init() {
 	if pid == 0 {
 		return
 	}
-	os.Setenv("_CONTAINERS_ROOTLESS_UID", strconv.Itoa(int(C.berth_joined_uid())))
-	os.Setenv("_CONTAINERS_ROOTLESS_GID", strconv.Itoa(int(C.berth_joined_gid())))
-	os.Setenv("_CONTAINERS_USERNS_CONFIGURED", "init")
-	os.Setenv("_BERTH_PAUSE_PID", strconv.Itoa(pid))
-	os.Unsetenv(reexecEnv)
+	_ = os.Setenv("_CONTAINERS_ROOTLESS_UID", strconv.Itoa(int(C.berth_joined_uid())))
+	_ = os.Setenv("_CONTAINERS_ROOTLESS_GID", strconv.Itoa(int(C.berth_joined_gid())))
+	_ = os.Setenv("_CONTAINERS_USERNS_CONFIGURED", "init")
+	_ = os.Setenv("_BERTH_PAUSE_PID", strconv.Itoa(pid))
+	_ = os.Unsetenv(reexecEnv)
 }
 
 // IsRootless reports whether berth runs for a non-root user, whether or not

@@ -231,7 +231,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 	}
 	named, err := openNamedContexts(ctx, f.buildContexts)
 	for _, bc := range named {
-		defer bc.cleanup()
+		defer bc.cleanup() //nolint:gocritic // each context lives until the build returns
 	}
 	if err != nil {
 		return err

@@ -135,13 +135,13 @@ func newPortCommand() *cobra.Command {
 					if ip == "" {
 						ip = "0.0.0.0"
 					}
-					switch {
-					case filter == "":
+					switch filter {
+					case "":
 						if all {
 							fmt.Printf("%s\t", c.ID()[:12])
 						}
 						fmt.Printf("%s -> %s:%d\n", key, ip, p.HostPort)
-					case filter == key:
+					case key:
 						fmt.Printf("%s:%d\n", ip, p.HostPort)
 					}
 				}
@@ -183,7 +183,7 @@ func newAttachCommand() *cobra.Command {
 			}
 			if c.Config.Terminal && term.IsTerminal(int(os.Stdin.Fd())) {
 				if old, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
-					defer term.Restore(int(os.Stdin.Fd()), old)
+					defer func() { _ = term.Restore(int(os.Stdin.Fd()), old) }()
 				}
 				if w, h, err := term.GetSize(int(os.Stdin.Fd())); err == nil {
 					session.Resize(uint16(h), uint16(w))
@@ -371,9 +371,9 @@ func newExportCommand() *cobra.Command {
 				return containerError(args[0], err)
 			}
 			w := os.Stdout
+			var f *os.File
 			if output != "" {
-				f, err := os.Create(output)
-				if err != nil {
+				if f, err = os.Create(output); err != nil {
 					return fmt.Errorf("creating %s: %w", output, err)
 				}
 				defer f.Close()
@@ -382,13 +382,23 @@ func newExportCommand() *cobra.Command {
 				return errors.New("refusing to export to terminal. Use -o flag or redirect")
 			}
 			bw := bufio.NewWriterSize(w, 1<<20)
-			if err := c.Export(bw); err != nil {
-				if output != "" {
-					os.Remove(output)
+			err = c.Export(bw)
+			if err == nil {
+				err = bw.Flush()
+			}
+			// The file's Close reports a failed write too: a truncated
+			// archive must not be left as if it were complete.
+			if err == nil && f != nil {
+				err = f.Close()
+			}
+			if err != nil {
+				// not a device such as /dev/full
+				if st, serr := os.Stat(output); output != "" && serr == nil && st.Mode().IsRegular() {
+					_ = os.Remove(output)
 				}
 				return err
 			}
-			return bw.Flush()
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to a specified file (default: stdout, which must be redirected)")

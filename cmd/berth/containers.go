@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/berth-containers/berth/libpod"
@@ -46,7 +45,7 @@ func newContainerPruneCommand() *cobra.Command {
 			if !force {
 				fmt.Print("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ")
 				var answer string
-				fmt.Scanln(&answer)
+				_, _ = fmt.Scanln(&answer)
 				if answer != "y" && answer != "Y" && answer != "yes" {
 					return nil
 				}
@@ -419,20 +418,4 @@ func stopTimeout(cmd *cobra.Command, c *libpod.Container, flag int) time.Duratio
 		return time.Duration(flag) * time.Second
 	}
 	return c.StopTimeoutDuration()
-}
-
-// statusText is podman's STATUS column.
-func statusText(c *libpod.Container) string {
-	s := c.State
-	switch s.Status {
-	case libpod.StatusRunning:
-		return "Up " + humanDuration(time.Since(s.StartedAt))
-	case libpod.StatusPaused:
-		return "Paused"
-	case libpod.StatusExited, libpod.StatusStopped:
-		return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, humanDuration(time.Since(s.FinishedAt)))
-	case libpod.StatusCreated:
-		return "Created"
-	}
-	return strings.Title(s.Status.String()) //nolint:staticcheck
 }

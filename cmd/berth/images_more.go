@@ -409,7 +409,7 @@ func saveToStdout(save func(path string) error) error {
 	err = save(fifo)
 	// If save never opened the pipe, the reader still waits for a writer.
 	if w, werr := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); werr == nil {
-		w.Close()
+		_ = w.Close()
 	}
 	if cerr := <-done; cerr != nil && err == nil {
 		err = fmt.Errorf("writing to stdout: %w", cerr)

@@ -147,18 +147,18 @@ func (w *logWriter) write(prefix string, l libpod.LogLine, atLineStart bool) {
 		b = w.errOut
 	}
 	if atLineStart {
-		b.WriteString(prefix)
+		_, _ = b.WriteString(prefix)
 		if w.timestamps {
-			b.WriteString(l.Time.Format(time.RFC3339Nano) + " ")
+			_, _ = b.WriteString(l.Time.Format(time.RFC3339Nano) + " ")
 		}
 	}
-	b.WriteString(l.Text)
+	_, _ = b.WriteString(l.Text)
 	if !l.Partial {
-		b.WriteByte('\n')
+		_ = b.WriteByte('\n')
 	}
 	if w.flush {
-		w.out.Flush()
-		w.errOut.Flush()
+		_ = w.out.Flush()
+		_ = w.errOut.Flush()
 	}
 }
 
@@ -166,6 +166,6 @@ func (w *logWriter) write(prefix string, l libpod.LogLine, atLineStart bool) {
 func (w *logWriter) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.out.Flush()
-	w.errOut.Flush()
+	_ = w.out.Flush()
+	_ = w.errOut.Flush()
 }

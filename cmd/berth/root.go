@@ -209,13 +209,6 @@ func requireArgs(min int, what string) cobra.PositionalArgs {
 	}
 }
 
-func stderrIsTerminal() bool {
-	fi, err := os.Stderr.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func joinLines(lines []string) string { return strings.Join(lines, "\n") }
-
 func markNoStorage(c *cobra.Command) {
 	if c.Annotations == nil {
 		c.Annotations = map[string]string{}

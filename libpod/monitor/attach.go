@@ -50,7 +50,7 @@ func SocketPath(dir, name string) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("opening %s: %w", dir, err)
 	}
-	return fmt.Sprintf("/proc/self/fd/%d/%s", fd, name), func() { unix.Close(fd) }, nil
+	return fmt.Sprintf("/proc/self/fd/%d/%s", fd, name), func() { _ = unix.Close(fd) }, nil
 }
 
 // Dial connects to a container's attach socket.
@@ -86,7 +86,7 @@ func (h *hub) add(conn net.Conn) *client {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		conn.Close()
+		_ = conn.Close()
 		return nil
 	}
 	h.clients[c] = true
@@ -101,7 +101,7 @@ func (h *hub) add(conn net.Conn) *client {
 			// after a write error, keep draining: senders never wait
 			// for a client that is gone
 		}
-		conn.Close()
+		_ = conn.Close()
 	}()
 	return c
 }

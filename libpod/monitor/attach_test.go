@@ -89,7 +89,7 @@ func TestOwnerDiesBeforeCleanup(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	owners := m.hub.finish(0)
 	readUntilExit(t, owner)
-	owner.Close() // killed after it received the exit
+	_ = owner.Close() // killed after it received the exit
 	if len(owners) != 1 {
 		t.Fatalf("finish returned %d owners, want 1", len(owners))
 	}
@@ -105,7 +105,7 @@ func TestNoOwnerMeansMonitorCleansUp(t *testing.T) {
 	if err := WriteFrame(conn, FrameOwnCleanup, nil); err != nil {
 		t.Fatal(err)
 	}
-	conn.Close()
+	_ = conn.Close()
 	time.Sleep(50 * time.Millisecond)
 	owners := m.hub.finish(0)
 	if len(owners) != 0 {

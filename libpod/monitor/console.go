@@ -24,7 +24,7 @@ func newConsoleSocket() (*consoleSocket, error) {
 	path := filepath.Join(dir, "sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("listening on console socket: %w", err)
 	}
 	return &consoleSocket{dir: dir, path: path, l: l}, nil
@@ -54,6 +54,6 @@ func (c *consoleSocket) receive() (*os.File, error) {
 }
 
 func (c *consoleSocket) close() {
-	c.l.Close()
-	os.RemoveAll(c.dir)
+	_ = c.l.Close()
+	_ = os.RemoveAll(c.dir)
 }

@@ -28,7 +28,7 @@ func openLog(path string, maxSize int64, maxFiles int) (*logWriter, error) {
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	return &logWriter{path: path, f: f, size: st.Size(), maxSize: maxSize, maxFiles: maxFiles}, nil
@@ -75,7 +75,7 @@ func (l *logWriter) write(stream string, data []byte) {
 // rotate keeps maxFiles-1 old logs (path.1 newest); with maxFiles <= 1 the
 // log is truncated, as conmon does.
 func (l *logWriter) rotate() {
-	l.f.Close()
+	_ = l.f.Close()
 	if l.maxFiles > 1 {
 		for i := l.maxFiles - 1; i > 1; i-- {
 			_ = os.Rename(fmt.Sprintf("%s.%d", l.path, i-1), fmt.Sprintf("%s.%d", l.path, i))
@@ -92,5 +92,5 @@ func (l *logWriter) rotate() {
 func (l *logWriter) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.f.Close()
+	_ = l.f.Close()
 }

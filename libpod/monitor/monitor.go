@@ -37,7 +37,7 @@ func Run(cfg *Config, sync *os.File) int {
 	if cfg.Deferred {
 		// `berth init`: the container waits, created, until a later
 		// `berth start` asks over the attach socket.
-		sync.Close()
+		_ = sync.Close()
 		if !m.startOnRequest(pid) {
 			return 1
 		}
@@ -49,12 +49,12 @@ func Run(cfg *Config, sync *os.File) int {
 		}
 		if err := m.start(); err != nil {
 			reply(sync, SyncMessage{Error: err.Error()})
-			sync.Close()
+			_ = sync.Close()
 			m.abort(pid)
 			return 1
 		}
 		reply(sync, SyncMessage{Pid: pid, Started: true})
-		sync.Close()
+		_ = sync.Close()
 	}
 	var timeout *time.Timer
 	var timedOut atomicBool
@@ -207,7 +207,7 @@ func (m *monitor) create() (int, error) {
 		for fd := 3; fd < 3+int(cfg.PreserveFDs); fd++ {
 			f := os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", fd))
 			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-			defer f.Close()
+			defer f.Close() //nolint:gocritic // every fd stays open until the runtime's create is done
 		}
 	}
 	var console *consoleSocket
@@ -295,9 +295,6 @@ func runtimeError(logPath string, err error) string {
 	return msg
 }
 
-// childEnds are the pipe ends handed to the runtime; closed after create.
-type childEnds []*os.File
-
 func (m *monitor) pipes(cmd *exec.Cmd) error {
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -332,7 +329,7 @@ func (m *monitor) pipes(cmd *exec.Cmd) error {
 
 func (m *monitor) closeChildEnds() {
 	for _, c := range m.closers {
-		c.Close()
+		_ = c.Close()
 	}
 	m.closers = nil
 }
@@ -340,7 +337,7 @@ func (m *monitor) closeChildEnds() {
 func (m *monitor) cleanupStdio() {
 	m.closeChildEnds()
 	if m.listener != nil {
-		m.listener.Close()
+		_ = m.listener.Close()
 	}
 }
 
@@ -433,7 +430,7 @@ func (m *monitor) serveClient(c *client) {
 		case FrameCloseIn:
 			m.stdinMu.Lock()
 			if m.stdin != nil && m.pty == nil {
-				m.stdin.Close()
+				_ = m.stdin.Close()
 				m.stdin = nil
 			}
 			m.stdinMu.Unlock()
@@ -497,7 +494,7 @@ func (m *monitor) startNetwork(pid int) error {
 	err = cmd.Start()
 	for _, f := range cmd.ExtraFiles {
 		if f != nil {
-			f.Close() // only the helper may hold the write end, so its exit ends our read
+			_ = f.Close() // only the helper may hold the write end, so its exit ends our read
 		}
 	}
 	if err != nil {
@@ -628,7 +625,7 @@ func (m *monitor) finish(code int32) {
 	}
 	owners := m.hub.finish(code)
 	if m.listener != nil {
-		m.listener.Close()
+		_ = m.listener.Close()
 	}
 	// The runtime's record of the exited container goes now, in parallel
 	// with the attached berth's cleanup; berth deletes it itself only when

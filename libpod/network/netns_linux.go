@@ -56,7 +56,7 @@ func createNetNSIn(path string) error {
 	if err != nil {
 		return err
 	}
-	f.Close()
+	_ = f.Close()
 
 	err = inOtherNetNS(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {

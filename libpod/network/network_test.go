@@ -118,7 +118,7 @@ func listenIn(t *testing.T, nsPath string, port int, tag string) {
 	if err != nil {
 		t.Fatalf("listening in %s: %v", nsPath, err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -126,7 +126,7 @@ func listenIn(t *testing.T, nsPath string, port int, tag string) {
 				return
 			}
 			fmt.Fprintf(c, "%s from %s\n", tag, c.RemoteAddr())
-			c.Close()
+			_ = c.Close()
 		}
 	}()
 }
@@ -236,7 +236,7 @@ func TestSetupConnectPublishTeardown(t *testing.T) {
 		t.Fatalf("host -> 127.0.0.1:%d: %v", hostPort, err)
 	}
 	got = readLine(t, c)
-	c.Close()
+	_ = c.Close()
 	if !strings.HasPrefix(got, "c1 from ") {
 		t.Errorf("host -> 127.0.0.1:%d: got %q", hostPort, got)
 	}
@@ -435,20 +435,20 @@ func TestReservePorts(t *testing.T) {
 		t.Fatalf("got %d files, want 3", len(files))
 	}
 	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", tcp)); err == nil {
-		l.Close()
+		_ = l.Close()
 		t.Errorf("port %d is not reserved", tcp)
 	}
 	if _, err := ReservePorts([]PortMapping{{HostPort: udp, ContainerPort: 1, Protocol: "udp"}}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("reserving a reserved udp port: %v", err)
 	}
 	for _, f := range files {
-		f.Close()
+		_ = f.Close()
 	}
 	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", tcp))
 	if err != nil {
 		t.Errorf("port %d still reserved after close: %v", tcp, err)
 	} else {
-		l.Close()
+		_ = l.Close()
 	}
 }
 

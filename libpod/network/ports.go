@@ -18,7 +18,7 @@ func ReservePorts(ports []PortMapping) ([]*os.File, error) {
 	var files []*os.File
 	fail := func(err error) ([]*os.File, error) {
 		for _, f := range files {
-			f.Close()
+			_ = f.Close()
 		}
 		return nil, err
 	}
@@ -40,13 +40,13 @@ func ReservePorts(ports []PortMapping) ([]*os.File, error) {
 				var l net.Listener
 				if l, err = net.Listen(network, addr); err == nil {
 					f, err = l.(*net.TCPListener).File()
-					l.Close()
+					_ = l.Close()
 				}
 			case "udp":
 				var c net.PacketConn
 				if c, err = net.ListenPacket(network, addr); err == nil {
 					f, err = c.(*net.UDPConn).File()
-					c.Close()
+					_ = c.Close()
 				}
 			case "sctp":
 				continue

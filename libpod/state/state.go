@@ -78,7 +78,7 @@ func Open(path string, opts Options) (*DB, error) {
 	db.SetMaxOpenConns(1)
 	s := &DB{db: db}
 	if err := s.migrate(opts); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("preparing state database %s: %w", path, err)
 	}
 	return s, nil

@@ -109,7 +109,7 @@ func BenchmarkProcessLifecycle(b *testing.B) {
 		if err := db.AddContainer(row(fmt.Sprintf("%064x", i), fmt.Sprintf("c%d", i))); err != nil {
 			b.Fatal(err)
 		}
-		db.Close()
+		_ = db.Close()
 	}
 }
 

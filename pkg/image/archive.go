@@ -195,7 +195,7 @@ func (r *Runtime) copyTo(ctx context.Context, img *storage.Image, dest types.Ima
 	if err != nil {
 		return err
 	}
-	defer pc.Destroy()
+	defer func() { _ = pc.Destroy() }()
 	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{
 		ReportWriter:   progress,
 		SourceCtx:      sys,
@@ -491,7 +491,7 @@ func openTarStream(in io.ReadSeeker) (io.Reader, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("decompressing: %w", err)
 	}
-	return rc, func() { rc.Close() }, nil
+	return rc, func() { _ = rc.Close() }, nil
 }
 
 // scanTar calls visit for every entry and fails for a damaged archive.
@@ -523,7 +523,7 @@ func spoolToTemp(r io.Reader, dir, what string) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		_ = os.Remove(tmp.Name())
 		return "", fmt.Errorf("reading %s: %w", what, err)
 	}
 	return tmp.Name(), nil

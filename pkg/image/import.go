@@ -113,7 +113,7 @@ func importSourceFile(ctx context.Context, source string, stdin io.Reader, tmpDi
 		}
 		return source, noop, nil
 	}
-	var body io.Reader = stdin
+	body := stdin
 	if isURL {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, source, nil)
 		if err != nil {
@@ -140,7 +140,7 @@ func importSourceFile(ctx context.Context, source string, stdin io.Reader, tmpDi
 	if err != nil {
 		return "", noop, fmt.Errorf("importing %s: %w", source, err)
 	}
-	return tmp, func() { os.Remove(tmp) }, nil
+	return tmp, func() { _ = os.Remove(tmp) }, nil
 }
 
 // colonFreeLink makes a symbolic link to file at a path without a colon.
@@ -155,10 +155,10 @@ func colonFreeLink(file, tmpDir string) (string, func(), error) {
 	}
 	link := filepath.Join(dir, "rootfs.tar")
 	if err := os.Symlink(abs, link); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return "", nil, err
 	}
-	return link, func() { os.RemoveAll(dir) }, nil
+	return link, func() { _ = os.RemoveAll(dir) }, nil
 }
 
 // ApplyChanges applies Dockerfile instructions (`--change`) to cfg. CMD and

@@ -109,7 +109,7 @@ func (d *promoteDiffer) ApplyDiff(dest string, _ *archive.TarOptions, opts *driv
 	keep := false
 	defer func() {
 		if !keep {
-			ts.Close()
+			_ = ts.Close()
 		}
 	}()
 	uids, gids := map[uint32]struct{}{}, map[uint32]struct{}{}
@@ -127,11 +127,11 @@ func (d *promoteDiffer) ApplyDiff(dest string, _ *archive.TarOptions, opts *driv
 	payload, done, err := tsasm.NewInputTarStreamWithDone(io.TeeReader(rc, io.MultiWriter(digester, &size, ids)),
 		tsstorage.NewJSONPacker(ts), tsstorage.NewDiscardFilePutter())
 	if err != nil {
-		ids.Close()
+		_ = ids.Close()
 		return out, err
 	}
 	_, err = io.Copy(io.Discard, payload)
-	payload.Close()
+	_ = payload.Close()
 	if derr := <-done; err == nil {
 		err = derr
 	}

@@ -156,7 +156,7 @@ func (r *Runtime) pullFrom(ctx context.Context, src types.ImageReference, destNa
 	if err != nil {
 		return nil, err
 	}
-	defer pc.Destroy()
+	defer func() { _ = pc.Destroy() }()
 	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{
 		ReportWriter:     opts.Progress,
 		SourceCtx:        sys,

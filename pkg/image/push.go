@@ -48,7 +48,7 @@ func (r *Runtime) Push(ctx context.Context, name, dest string, opts PushOptions)
 	if err != nil {
 		return err
 	}
-	defer pc.Destroy()
+	defer func() { _ = pc.Destroy() }()
 	co := &copy.Options{
 		ReportWriter:     opts.Progress,
 		SourceCtx:        sys,

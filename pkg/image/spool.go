@@ -40,18 +40,18 @@ func (r *Runtime) spool(src io.Reader) (*DiffFile, error) {
 	}
 	s := &spooled{file: f}
 	if _, err := f.Write(buf.Bytes()); err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, fmt.Errorf("spooling layer changes: %w", err)
 	}
 	rest, err := io.Copy(f, tr)
 	if err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, fmt.Errorf("spooling layer changes: %w", err)
 	}
 	s.size = n + rest
 	s.digest = digester.Digest()
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, err
 	}
 	return &DiffFile{s}, nil

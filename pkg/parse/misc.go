@@ -90,10 +90,10 @@ func SecurityOpts(values []string) (SecurityOptions, error) {
 			}
 			so.NoNewPrivileges = b
 		case "label":
-			switch {
-			case v == "disable":
+			switch v {
+			case "disable":
 				so.LabelDisable = true
-			case v == "nested":
+			case "nested":
 				so.LabelNested = true
 			default:
 				lk, lv, ok := strings.Cut(v, ":")
@@ -302,7 +302,7 @@ func DetachKeys(spec string) ([]byte, error) {
 			case c[0] >= 'a' && c[0] <= 'z':
 				out = append(out, c[0]-'a'+1)
 				continue
-			case strings.Contains("@[\\]^_", c):
+			case strings.ContainsRune("@[\\]^_", rune(c[0])):
 				out = append(out, c[0]-'@')
 				continue
 			}

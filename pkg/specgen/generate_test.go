@@ -204,13 +204,18 @@ func TestUserSymlinkStaysInRootfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
-	os.MkdirAll(filepath.Join(root, "inside"), 0o755)
-	os.WriteFile(filepath.Join(root, "inside", "passwd"), []byte("good:x:7:7::/good:/bin/sh\n"), 0o644)
+	for _, d := range []string{"etc", "inside"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "inside", "passwd"), []byte("good:x:7:7::/good:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// an absolute symlink, and one climbing out with ../
 	rel, _ := filepath.Rel(filepath.Join(root, "etc"), filepath.Join(outside, "passwd"))
 	for _, target := range []string{filepath.Join(outside, "passwd"), rel} {
-		os.Remove(filepath.Join(root, "etc", "passwd"))
+		_ = os.Remove(filepath.Join(root, "etc", "passwd"))
 		if err := os.Symlink(target, filepath.Join(root, "etc", "passwd")); err != nil {
 			t.Fatal(err)
 		}
@@ -219,13 +224,15 @@ func TestUserSymlinkStaysInRootfs(t *testing.T) {
 		}
 	}
 	// a symlink that stays inside works
-	os.Remove(filepath.Join(root, "etc", "passwd"))
-	os.Symlink("/inside/passwd", filepath.Join(root, "etc", "passwd"))
+	_ = os.Remove(filepath.Join(root, "etc", "passwd"))
+	if err := os.Symlink("/inside/passwd", filepath.Join(root, "etc", "passwd")); err != nil {
+		t.Fatal(err)
+	}
 	if u, err := ResolveUser(root, "good", nil); err != nil || u.UID != 7 || u.Home != "/good" {
 		t.Errorf("symlink inside the rootfs: %+v, %v", u, err)
 	}
 	// not a regular file
-	os.Remove(filepath.Join(root, "etc", "passwd"))
+	_ = os.Remove(filepath.Join(root, "etc", "passwd"))
 	if err := syscall.Mkfifo(filepath.Join(root, "etc", "passwd"), 0o644); err == nil {
 		if _, err := ResolveUser(root, "good", nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 			t.Errorf("FIFO passwd: err = %v", err)
@@ -573,11 +580,15 @@ func TestKeepIDMappings(t *testing.T) {
 
 func TestNamespaceSize(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "uid_map")
-	os.WriteFile(p, []byte("         0       1001          1\n         1     100000      65536\n"), 0o644)
+	if err := os.WriteFile(p, []byte("         0       1001          1\n         1     100000      65536\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := NamespaceSize(p); err != nil || n != 65537 {
 		t.Errorf("NamespaceSize = %d, %v", n, err)
 	}
-	os.WriteFile(p, []byte("0 0 4294967295\n"), 0o644)
+	if err := os.WriteFile(p, []byte("0 0 4294967295\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := NamespaceSize(p); err != nil || n != 4294967295 {
 		t.Errorf("NamespaceSize(initial) = %d, %v", n, err)
 	}

@@ -153,11 +153,12 @@ func defaultMounts(o *Options, gidMap []specs.LinuxIDMapping) []specs.Mount {
 	// cgroup tree comes with it).
 	inUserNS := o.Rootless || o.UserNS != nil
 	sysBind := inUserNS && o.Network.Mode == NSHost
-	if sysBind {
+	switch {
+	case sysBind:
 		mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rprivate", "nosuid", "noexec", "nodev", rw, "rbind"}})
-	} else if o.Privileged {
+	case o.Privileged:
 		mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"rprivate", "nosuid", "noexec", "nodev", "rw"}})
-	} else {
+	default:
 		mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}})
 	}
 	mounts = append(mounts, pts)

@@ -210,7 +210,7 @@ type Options struct {
 	Created time.Time
 
 	// Host overrides facts read from the machine; for tests.
-	Host *HostFacts
+	Host *HostFacts `json:"-"`
 }
 
 // HostFacts are what Generate reads from the machine; a zero field is read.

@@ -70,11 +70,11 @@ func openInRoot(rootfs, name string) (*os.File, error) {
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("%s in the container is not a regular file", name)
 	}
 	return f, nil

@@ -141,7 +141,7 @@ EOF
 				t.Errorf("a rebuild took %d steps from the cache, want 8:\n%s", n, r.Stdout)
 			}
 			// another ARG value changes the expanded content
-			r = rebuild(t, e, ctx, "localhost/e2e/build-copy-heredocs-other", "--build-arg", "NAME=other")
+			rebuild(t, e, ctx, "localhost/e2e/build-copy-heredocs-other", "--build-arg", "NAME=other")
 			if got := e.runIn("localhost/e2e/build-copy-heredocs-other", "cat /greeting.txt"); got != "hello other" {
 				t.Errorf("with NAME=other, /greeting.txt = %q", got)
 			}

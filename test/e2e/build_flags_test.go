@@ -25,7 +25,7 @@ func TestBuildPullNeverAndCommitName(t *testing.T) {
 		if _, err := wr.WriteString("left for the next command\n"); err != nil {
 			t.Fatal(err)
 		}
-		wr.Close()
+		_ = wr.Close()
 		r := e.BerthIn(rd, "build", "--pull-never", "-t", "e2e-commit", dir)
 		if r.ExitCode != 0 {
 			t.Fatalf("build --pull-never with a local base:\n%s", r.describe())

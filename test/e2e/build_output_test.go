@@ -469,7 +469,7 @@ COPY a.txt /
 			t.Fatal(err)
 		}
 		entries := readTar(t, f)
-		f.Close()
+		_ = f.Close()
 		checkTarEntries(t, entries)
 		if st, err := os.Stat(tarFile); err == nil && int(st.Sys().(*syscall.Stat_t).Uid) != e.UID() {
 			t.Errorf("the output tar belongs to %d, want %d", st.Sys().(*syscall.Stat_t).Uid, e.UID())

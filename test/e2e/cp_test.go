@@ -166,7 +166,9 @@ func TestCpRules(t *testing.T) {
 
 		// running container -> host
 		out := filepath.Join(e.Dir, "out")
-		mkdirOwned(out, 0o755, e.user)
+		if err := mkdirOwned(out, 0o755, e.user); err != nil {
+			t.Fatal(err)
+		}
 		e.BerthOK("cp", "box:/tmp/d", out)
 		e.BerthOK("cp", "box:/tmp/d/.", out+"/contents")
 		e.BerthOK("cp", "box:/tmp/d/inner/up", out+"/viaup")    // ".." resolved in the container
@@ -189,9 +191,15 @@ func TestCpRules(t *testing.T) {
 		}
 		var buf bytes.Buffer
 		tw := tar.NewWriter(&buf)
-		tw.WriteHeader(&tar.Header{Name: "fromtar.txt", Mode: 0o644, Size: 4, Uid: 1042, Gid: 1043, Typeflag: tar.TypeReg})
-		tw.Write([]byte("tar\n"))
-		tw.Close()
+		if err := tw.WriteHeader(&tar.Header{Name: "fromtar.txt", Mode: 0o644, Size: 4, Uid: 1042, Gid: 1043, Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte("tar\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
 		e.BerthIn(bytes.NewReader(buf.Bytes()), "cp", "-a=false", "-", "box:/tmp/")
 		if owner := e.BerthOK("exec", "box", "stat", "-c", "%u:%g", "/tmp/fromtar.txt").Out(); owner != "1042:1043" {
 			t.Errorf("cp -a=false from stdin: owner %s, want the archive's 1042:1043", owner)

@@ -191,7 +191,7 @@ func debianRootfsTar(t *testing.T) string {
 			"--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./run/*",
 			"--exclude=./var/cache/apt/*.bin", "--exclude=./var/lib/apt/lists/*", ".").CombinedOutput()
 		if err != nil {
-			os.Remove(tmp)
+			_ = os.Remove(tmp)
 			return "", fmt.Errorf("tar of %s: %v: %s", tree, err, out)
 		}
 		if err := os.Chmod(tmp, 0o644); err != nil {

@@ -861,10 +861,10 @@ http:
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
-			logf.Close()
+			_ = logf.Close()
 			return nil, fmt.Errorf("starting docker-registry: %w", err)
 		}
-		logf.Close()
+		_ = logf.Close()
 		r.cmd = cmd
 		exited := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(exited) }()
@@ -892,7 +892,7 @@ func waitRegistry(addr string, exited <-chan struct{}) error {
 		}
 		resp, err := client.Get("http://" + addr + "/v2/")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return nil
 			}
@@ -932,7 +932,7 @@ func copyFile(src, dst string, perm os.FileMode) error {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	if err := out.Close(); err != nil {

@@ -244,7 +244,7 @@ func withUserWithoutSubIDs(t *testing.T) *sysUser {
 	}
 	t.Cleanup(func() {
 		userdel()
-		lock.Close()
+		_ = lock.Close()
 	})
 	userdel() // a leftover of an interrupted run
 	out, err := exec.Command("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",

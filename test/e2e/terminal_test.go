@@ -17,7 +17,7 @@ func openPTY(t *testing.T, rows, cols uint16) *os.File {
 	if err != nil {
 		t.Skipf("no pseudo-terminals: %v", err)
 	}
-	t.Cleanup(func() { master.Close() })
+	t.Cleanup(func() { _ = master.Close() })
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		t.Fatalf("unlocking the pty: %v", err)
 	}
@@ -29,7 +29,7 @@ func openPTY(t *testing.T, rows, cols uint16) *os.File {
 	if err != nil {
 		t.Fatalf("opening the terminal side: %v", err)
 	}
-	t.Cleanup(func() { tty.Close() })
+	t.Cleanup(func() { _ = tty.Close() })
 	if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
 		t.Fatalf("setting the terminal size: %v", err)
 	}
