@@ -42,7 +42,7 @@ func (c *Container) Dial() (*AttachSession, error) {
 	// Wait until the monitor has registered us: only then is no output,
 	// and no exit, missed.
 	if typ, _, err := monitor.ReadFrame(conn); err != nil || typ != monitor.FrameAttached {
-		conn.Close()
+		_ = conn.Close()
 		return nil, fmt.Errorf("attaching to %s: the container is not running", c.Name())
 	}
 	return &AttachSession{conn: conn}, nil
@@ -121,7 +121,7 @@ func (s *AttachSession) forwardStdin(in io.Reader, detach []byte) {
 							if i+1-len(detach) > 0 {
 								_ = s.send(monitor.FrameStdin, data[:i+1-len(detach)])
 							}
-							s.conn.Close()
+							_ = s.conn.Close()
 							return
 						}
 					} else {

@@ -284,7 +284,7 @@ func (w *tarWalker) add(h *os.File, name, p string) error {
 		return fmt.Errorf("opening directory %s: %w", p, err)
 	}
 	names, err := dir.Readdirnames(-1)
-	dir.Close()
+	_ = dir.Close()
 	if err != nil {
 		return fmt.Errorf("reading directory %s: %w", p, err)
 	}

@@ -35,7 +35,7 @@ func inRootTree(t *testing.T) (root *os.File, hostFile string) {
 	must(os.Symlink("/d"+hostFile, filepath.Join(dir, "abs")))
 	root, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
 	must(err)
-	t.Cleanup(func() { root.Close() })
+	t.Cleanup(func() { _ = root.Close() })
 	return root, hostFile
 }
 
@@ -100,7 +100,7 @@ func TestTarWalkerKeepsSymlinks(t *testing.T) {
 	if err := w.add(h, "top", "/"); err != nil {
 		t.Fatal(err)
 	}
-	tw.Close()
+	must(tw.Close())
 	tr := tar.NewReader(&buf)
 	links := map[string]string{}
 	for {

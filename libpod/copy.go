@@ -66,7 +66,7 @@ func (r *Runtime) Copy(o CopyOptions) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer f.Close() //nolint:gocritic // two ends at most, both open until the copy is done
 		*end.fs = f
 	}
 	switch {
@@ -475,15 +475,15 @@ func (c *Container) liveRoot(rootfs string) (*os.File, error) {
 	}
 	var a, b unix.Stat_t
 	if err := unix.Fstat(int(root.Fd()), &a); err != nil {
-		root.Close()
+		_ = root.Close()
 		return nil, err
 	}
 	if err := unix.Stat(rootfs, &b); err != nil {
-		root.Close()
+		_ = root.Close()
 		return nil, err
 	}
 	if a.Dev != b.Dev || a.Ino != b.Ino {
-		root.Close()
+		_ = root.Close()
 		return nil, fmt.Errorf("process %d does not have the container's root", c.State.Pid)
 	}
 	return root, nil
@@ -491,10 +491,10 @@ func (c *Container) liveRoot(rootfs string) (*os.File, error) {
 
 func (f *ctrFS) Close() {
 	if f.root != nil {
-		f.root.Close()
+		_ = f.root.Close()
 	}
 	for _, m := range f.mounts {
-		m.root.Close()
+		_ = m.root.Close()
 	}
 	if f.release != nil {
 		f.release()

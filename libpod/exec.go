@@ -91,10 +91,10 @@ func (c *Container) ExecCommand(o ExecOptions) (*exec.Cmd, func(), error) {
 		return nil, nil, fmt.Errorf("writing exec process: %w", err)
 	}
 	if err := json.NewEncoder(procFile).Encode(&p); err != nil {
-		procFile.Close()
+		_ = procFile.Close()
 		return nil, nil, err
 	}
-	procFile.Close()
+	_ = procFile.Close()
 	rt, err := c.ociRuntime()
 	if err != nil {
 		return nil, nil, err
@@ -110,7 +110,7 @@ func (c *Container) ExecCommand(o ExecOptions) (*exec.Cmd, func(), error) {
 	}
 	cmd := exec.Command(rt.Path, append(args, c.ID())...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
-	return cmd, func() { os.Remove(procFile.Name()) }, nil
+	return cmd, func() { _ = os.Remove(procFile.Name()) }, nil
 }
 
 // ExecExitCode turns runc exec's result into podman's exit code: the

@@ -171,7 +171,7 @@ func (c *Container) resolvConf() string {
 				options = append(options, fields[1:]...)
 			}
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	if cfg.Network != "host" {
 		var usable []string

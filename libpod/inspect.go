@@ -25,7 +25,7 @@ import (
 // names the JSON shows ({{.Id}}, {{.Config.Env}}, {{.State.Pid}}); the
 // methods below add podman's own Go names where they differ ({{.ID}}).
 type InspectContainerData struct {
-	Id              string                 `json:"Id"` //nolint:revive,stylecheck // the JSON key
+	Id              string                 `json:"Id"` // the JSON key
 	Created         time.Time              `json:"Created"`
 	Path            string                 `json:"Path"`
 	Args            []string               `json:"Args"`
@@ -125,7 +125,7 @@ type InspectMount struct {
 
 // InspectPortBinding is one host side of a published port.
 type InspectPortBinding struct {
-	HostIp   string `json:"HostIp"` //nolint:revive,stylecheck // the JSON key
+	HostIp   string `json:"HostIp"` // the JSON key
 	HostPort string `json:"HostPort"`
 }
 
@@ -240,9 +240,9 @@ type InspectHostConfig struct {
 	VolumesFrom          []string                        `json:"VolumesFrom"`
 	CapAdd               []string                        `json:"CapAdd"`
 	CapDrop              []string                        `json:"CapDrop"`
-	Dns                  []string                        `json:"Dns"`        //nolint:revive,stylecheck // JSON key
-	DnsOptions           []string                        `json:"DnsOptions"` //nolint:revive,stylecheck
-	DnsSearch            []string                        `json:"DnsSearch"`  //nolint:revive,stylecheck
+	Dns                  []string                        `json:"Dns"` // JSON key
+	DnsOptions           []string                        `json:"DnsOptions"`
+	DnsSearch            []string                        `json:"DnsSearch"`
 	ExtraHosts           []string                        `json:"ExtraHosts"`
 	GroupAdd             []string                        `json:"GroupAdd"`
 	IpcMode              string                          `json:"IpcMode"`
@@ -262,9 +262,9 @@ type InspectHostConfig struct {
 	Runtime              string                          `json:"Runtime"`
 	ConsoleSize          []uint                          `json:"ConsoleSize"`
 	Isolation            string                          `json:"Isolation"`
-	CpuShares            uint64                          `json:"CpuShares"` //nolint:revive,stylecheck
+	CpuShares            uint64                          `json:"CpuShares"`
 	Memory               int64                           `json:"Memory"`
-	NanoCpus             int64                           `json:"NanoCpus"` //nolint:revive,stylecheck
+	NanoCpus             int64                           `json:"NanoCpus"`
 	CgroupParent         string                          `json:"CgroupParent"`
 	BlkioWeight          uint16                          `json:"BlkioWeight"`
 	BlkioWeightDevice    []any                           `json:"BlkioWeightDevice"`
@@ -272,10 +272,10 @@ type InspectHostConfig struct {
 	BlkioDeviceWriteBps  []any                           `json:"BlkioDeviceWriteBps"`
 	BlkioDeviceReadIOps  []any                           `json:"BlkioDeviceReadIOps"`
 	BlkioDeviceWriteIOps []any                           `json:"BlkioDeviceWriteIOps"`
-	CpuPeriod            uint64                          `json:"CpuPeriod"`          //nolint:revive,stylecheck
-	CpuQuota             int64                           `json:"CpuQuota"`           //nolint:revive,stylecheck
-	CpuRealtimePeriod    uint64                          `json:"CpuRealtimePeriod"`  //nolint:revive,stylecheck
-	CpuRealtimeRuntime   int64                           `json:"CpuRealtimeRuntime"` //nolint:revive,stylecheck
+	CpuPeriod            uint64                          `json:"CpuPeriod"`
+	CpuQuota             int64                           `json:"CpuQuota"`
+	CpuRealtimePeriod    uint64                          `json:"CpuRealtimePeriod"`
+	CpuRealtimeRuntime   int64                           `json:"CpuRealtimeRuntime"`
 	CpusetCpus           string                          `json:"CpusetCpus"`
 	CpusetMems           string                          `json:"CpusetMems"`
 	Devices              []InspectDevice                 `json:"Devices"`
@@ -287,8 +287,8 @@ type InspectHostConfig struct {
 	OomKillDisable       bool                            `json:"OomKillDisable"`
 	PidsLimit            int64                           `json:"PidsLimit"`
 	Ulimits              []InspectUlimit                 `json:"Ulimits"`
-	CpuCount             uint64                          `json:"CpuCount"`   //nolint:revive,stylecheck
-	CpuPercent           uint64                          `json:"CpuPercent"` //nolint:revive,stylecheck
+	CpuCount             uint64                          `json:"CpuCount"`
+	CpuPercent           uint64                          `json:"CpuPercent"`
 	IOMaximumIOps        uint64                          `json:"IOMaximumIOps"`
 	IOMaximumBandwidth   uint64                          `json:"IOMaximumBandwidth"`
 	CgroupConf           map[string]string               `json:"CgroupConf"`
@@ -302,10 +302,10 @@ type InspectIDMappings struct {
 }
 
 // UidMap is UIDMap by its JSON key.
-func (m *InspectIDMappings) UidMap() []string { return m.UIDMap } //nolint:revive,stylecheck
+func (m *InspectIDMappings) UidMap() []string { return m.UIDMap }
 
 // GidMap is GIDMap by its JSON key.
-func (m *InspectIDMappings) GidMap() []string { return m.GIDMap } //nolint:revive,stylecheck
+func (m *InspectIDMappings) GidMap() []string { return m.GIDMap }
 
 // dockerDefaultCaps is the set podman reports CapAdd and CapDrop against
 // (docker's default capabilities).

@@ -26,7 +26,7 @@ func (r *Runtime) lockContainer(id string) (*containerLock, error) {
 		return nil, fmt.Errorf("opening lock of container %s: %w", id, err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("locking container %s: %w", id, err)
 	}
 	return &containerLock{f: f}, nil
@@ -34,7 +34,7 @@ func (r *Runtime) lockContainer(id string) (*containerLock, error) {
 
 func (l *containerLock) unlock() {
 	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
-	l.f.Close()
+	_ = l.f.Close()
 }
 
 func (r *Runtime) removeLock(id string) {

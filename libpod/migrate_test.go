@@ -49,7 +49,7 @@ func TestUpgradeStateV2(t *testing.T) {
 			}
 			specs[row.Name] = s // rename changes only the row
 		}
-		db.Close()
+		_ = db.Close()
 		if len(specs) != 3 {
 			t.Fatalf("containers after the upgrade: %v, want a, b and c2", specs)
 		}

@@ -235,23 +235,23 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 		c.State.ExitCode, c.State.FinishedAt, c.State.StartedAt = prev.ExitCode, prev.FinishedAt, time.Now()
 	}
 	if err := c.save(); err != nil {
-		sock.Close()
+		_ = sock.Close()
 		return err
 	}
 	if deferred {
-		sock.Close()
+		_ = sock.Close()
 		_ = proc.Release()
 		return nil
 	}
 	if beforeStart != nil {
 		if err := beforeStart(); err != nil {
-			sock.Close() // the monitor deletes the container
+			_ = sock.Close() // the monitor deletes the container
 			return err
 		}
 	}
 	msg, err = sendStart(sock)
 	logrus.Debugf("start %s: started %+v", c.ID(), msg)
-	sock.Close()
+	_ = sock.Close()
 	if err != nil || msg.Error != "" {
 		if err == nil {
 			err = startError(msg.Error)
@@ -494,7 +494,7 @@ func (r *Runtime) spawnMonitor(cfg *monitor.Config, runDir string) (*os.Process,
 	defer theirs.Close()
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		ours.Close()
+		_ = ours.Close()
 		return nil, nil, msg, err
 	}
 	defer devnull.Close()
@@ -512,18 +512,18 @@ func (r *Runtime) spawnMonitor(cfg *monitor.Config, runDir string) (*os.Process,
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		ours.Close()
+		_ = ours.Close()
 		return nil, nil, msg, fmt.Errorf("starting monitor: %w", err)
 	}
-	theirs.Close()
+	_ = theirs.Close()
 	line, err := bufio.NewReader(ours).ReadString('\n')
 	if err != nil {
-		ours.Close()
+		_ = ours.Close()
 		_, _ = cmd.Process.Wait()
 		return nil, nil, msg, fmt.Errorf("monitor exited before creating the container (see %s)", runDir)
 	}
 	if err := json.Unmarshal([]byte(line), &msg); err != nil {
-		ours.Close()
+		_ = ours.Close()
 		return nil, nil, msg, fmt.Errorf("bad monitor message %q", line)
 	}
 	return cmd.Process, ours, msg, nil
@@ -561,6 +561,6 @@ func processStart(pid int) uint64 {
 		return 0
 	}
 	var v uint64
-	fmt.Sscan(fields[19], &v)
+	_, _ = fmt.Sscan(fields[19], &v) // a parse failure leaves 0
 	return v
 }

@@ -396,13 +396,13 @@ func labels(files, values []string) (map[string]string, error) {
 			}
 			k, v, _ := strings.Cut(line, "=")
 			if k == "" {
-				fh.Close()
+				_ = fh.Close()
 				return nil, fmt.Errorf("%s, line %d: invalid label %q: the name is empty", file, n, line)
 			}
 			m[k] = v
 		}
 		err = sc.Err()
-		fh.Close()
+		_ = fh.Close()
 		if err != nil {
 			return nil, fmt.Errorf("reading --label-file %s: %w", file, err)
 		}

@@ -65,9 +65,14 @@ func writeCIDFile(path, id string) error {
 		}
 		return fmt.Errorf("writing container id file: %w", err)
 	}
-	defer f.Close()
-	_, err = f.WriteString(id)
-	return err
+	if _, err := f.WriteString(id); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing container id file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing container id file: %w", err)
+	}
+	return nil
 }
 
 func newRunCommand() *cobra.Command {
@@ -215,7 +220,7 @@ func runAttachedStreams(c *libpod.Container, set streamSet, tty, sigProxy bool, 
 	if tty && term.IsTerminal(int(os.Stdin.Fd())) {
 		old, err := term.MakeRaw(int(os.Stdin.Fd()))
 		if err == nil {
-			defer term.Restore(int(os.Stdin.Fd()), old)
+			defer func() { _ = term.Restore(int(os.Stdin.Fd()), old) }()
 		}
 		resize := func() {
 			if w, h, err := term.GetSize(int(os.Stdin.Fd())); err == nil {
@@ -244,11 +249,11 @@ func runAttachedStreams(c *libpod.Container, set streamSet, tty, sigProxy bool, 
 	}
 	code, err := session.Run(streams)
 	if errors.Is(err, libpod.ErrDetached) {
-		session.Close()
+		_ = session.Close()
 		return nil
 	}
 	if err != nil {
-		session.Close()
+		_ = session.Close()
 		// The monitor went away without reporting: the state tells.
 		code, err = c.Wait([]string{libpod.StatusExited.String()}, 50*time.Millisecond)
 		if err != nil {
@@ -260,11 +265,11 @@ func runAttachedStreams(c *libpod.Container, set streamSet, tty, sigProxy bool, 
 	// The session stays open until then: should this process die before
 	// it reports the cleanup done, the monitor does it.
 	if err := runtime().Cleanup(c.ID()); err != nil && !errors.Is(err, state.ErrNoSuchContainer) {
-		session.Close()
+		_ = session.Close()
 		return err
 	}
 	_ = session.CleanupDone()
-	session.Close()
+	_ = session.Close()
 	// The monitor removes the runtime's record meanwhile; rootful, that
 	// includes the container's cgroup, which must be gone when we return.
 	if !rootless.IsRootless() {

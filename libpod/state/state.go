@@ -122,12 +122,12 @@ func upgradeConfigs(tx *sql.Tx, upgrade func([]byte) ([]byte, error)) error {
 		var id string
 		var config []byte
 		if err := rows.Scan(&id, &config); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return err
 		}
 		configs[id] = config
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}

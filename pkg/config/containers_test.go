@@ -253,7 +253,7 @@ func TestBigFilesTemporaryDir(t *testing.T) {
 	if d, err := c.BigFilesTemporaryDir("/graph"); err != nil || d != "/from/env" {
 		t.Errorf("with TMPDIR: %q, %v", d, err)
 	}
-	os.Unsetenv("TMPDIR")
+	_ = os.Unsetenv("TMPDIR")
 	for _, tc := range []struct{ value, want string }{
 		{"/var/tmp", "/var/tmp"}, {"storage", "/graph/tmp"}, {"/x/y", "/x/y"}, {"", ""},
 	} {

@@ -205,11 +205,12 @@ func (r *Runtime) LookupOrPull(ctx context.Context, name, policy string, opts Co
 		if err == nil && (policy != parse.PullNewer || !r.RemoteIsNewer(ctx, name, img, opts)) {
 			return img, nil
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			name = RegistryName(name, img) // what the local image was pulled as
-		} else if !errors.Is(err, ErrNotFound) {
+		case !errors.Is(err, ErrNotFound):
 			return nil, err
-		} else if policy == parse.PullNever {
+		case policy == parse.PullNever:
 			return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
 		}
 	}

@@ -292,7 +292,7 @@ func testUpgrade(t *testing.T, e *Env, reboot bool) {
 	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", upgradeFixturePort)); err != nil {
 		t.Fatalf("port %d, published by the fixture's upg-d, is busy: %v", upgradeFixturePort, err)
 	} else {
-		l.Close()
+		_ = l.Close()
 	}
 	r = ok("start", "-a", "upg-d")
 	checkLines(t, "start -a upg-d", r.Stdout, []string{"arg=renamed"}, nil)
