@@ -100,7 +100,9 @@ func TestTarWalkerKeepsSymlinks(t *testing.T) {
 	if err := w.add(h, "top", "/"); err != nil {
 		t.Fatal(err)
 	}
-	must(tw.Close())
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	tr := tar.NewReader(&buf)
 	links := map[string]string{}
 	for {
