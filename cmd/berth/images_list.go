@@ -19,8 +19,8 @@ import (
 // methods of imageRow shadow the ones podman prints for people (ID, Size,
 // Created, History).
 type imageSummary struct {
-	Id          string //nolint:revive,stylecheck // podman's template name
-	ParentId    string //nolint:revive,stylecheck
+	Id          string // podman's template name
+	ParentId    string
 	RepoTags    []string
 	RepoDigests []string
 	Created     int64

@@ -33,7 +33,7 @@ type psFields struct {
 	Exited     bool
 	ExitedAt   int64
 	ExitCode   int32
-	Id         string //nolint:revive,stylecheck // podman's template name
+	Id         string // podman's template name
 	Image      string
 	ImageID    string
 	IsInfra    bool
