@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-containers/berth/libpod"
 	"github.com/spf13/cobra"
+	"go.podman.io/image/v5/pkg/sysregistriesv2"
 	"go.podman.io/storage/pkg/stringid"
 	"golang.org/x/sys/unix"
 )
@@ -68,6 +69,9 @@ func completionFor(c *cobra.Command) cobra.CompletionFunc {
 			return completeImages
 		}
 		return nil
+	}
+	if name == "login" || name == "logout" {
+		return firstArg(completeRegistries)
 	}
 	if parent != "" && parent != "container" {
 		return nil
@@ -151,6 +155,16 @@ func completeCommit(cmd *cobra.Command, args []string, toComplete string) ([]str
 
 func completeContainersAndImages(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	return append(containerNames(toComplete, ""), imageNames(toComplete)...), cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeRegistries completes the unqualified-search registries of
+// registries.conf, as podman's login and logout.
+func completeRegistries(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	regs, err := sysregistriesv2.UnqualifiedSearchRegistries(globalOpts.SystemContext())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return regs, cobra.ShellCompDirectiveNoFileComp
 }
 
 // nameAndID is an object that completion suggests by name, or by ID.

@@ -55,10 +55,30 @@ func TestArgumentCounts(t *testing.T) {
 				t.Errorf("berth %s: want %q:\n%s", strings.Join(c.args, " "), c.msg, r.Stderr)
 			}
 		}
+		// login and logout without a registry use registries.conf's first
+		// unqualified-search registry, as podman's
+		none := e.WriteFile("registries-none.conf", "unqualified-search-registries = []\n")
+		for _, cmd := range []string{"login", "logout"} {
+			r := e.BerthFail(125, "--registries-conf", none, cmd)
+			if !strings.Contains(r.Stderr, "Error: no registries found in registries.conf, a registry must be provided\n") {
+				t.Errorf("%s without a registry, none configured: %s", cmd, r.Stderr)
+			}
+			r = e.BerthFail(125, cmd, "a", "b")
+			if !strings.Contains(r.Stderr, "Error: accepts at most 1 arg(s), received 2\n") {
+				t.Errorf("%s a b: %s", cmd, r.Stderr)
+			}
+		}
+		one := e.WriteFile("registries-one.conf", "unqualified-search-registries = [\"registry.e2e.invalid\"]\n")
+		r := e.BerthFail(125, "--registries-conf", one, "logout")
+		if !strings.Contains(r.Stderr, "Error: not logged into registry.e2e.invalid\n") {
+			t.Errorf("logout without a registry: %s", r.Stderr)
+		}
+		requireSuggested(t, complete(t, e, "--registries-conf", one, "logout", ""), "registry.e2e.invalid")
+
 		// a container that exists: the command is missing
 		img := containerEnv(t, e)
 		e.BerthOK("create", "--name", "argc", img, "true")
-		r := e.BerthFail(125, "exec", "argc")
+		r = e.BerthFail(125, "exec", "argc")
 		if !strings.Contains(r.Stderr, "Error: must provide a non-empty command to start an exec session: invalid argument\n") {
 			t.Errorf("exec without a command: %s", r.Stderr)
 		}
