@@ -62,8 +62,8 @@ func newBuildxCommand() *cobra.Command {
 		Use:     "buildx",
 		Aliases: []string{"builder"},
 		Short:   "Build images (docker buildx compatibility)",
-		Args:    noArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Args:    cobra.ArbitraryArgs,
+		RunE:    subCommandExists,
 	}
 	build := buildCommand("build")
 	// docker buildx flags: the image always lands in local storage

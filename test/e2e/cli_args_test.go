@@ -19,6 +19,8 @@ func TestArgumentCounts(t *testing.T) {
 			{[]string{"container"}, "Error: missing command 'berth container COMMAND'"},
 			{[]string{"image"}, "Error: missing command 'berth image COMMAND'"},
 			{[]string{"system"}, "Error: missing command 'berth system COMMAND'"},
+			{[]string{"buildx"}, "Error: missing command 'berth buildx COMMAND'"},
+			{[]string{"buildx", "prune", "a"}, "Error: `berth buildx prune` takes no arguments"},
 			{[]string{"container", "nosuch"}, "Error: unrecognized command `berth container nosuch`\nTry 'berth container --help' for more information"},
 			{[]string{"rename", "a", "b", "c"}, "Error: accepts 2 arg(s), received 3"},
 			{[]string{"container", "rename", "a"}, "Error: accepts 2 arg(s), received 1"},
