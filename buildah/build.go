@@ -17,6 +17,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 // builder is one build in progress. With --jobs, stages run in
@@ -312,17 +313,10 @@ func (b *builder) mountImage(id string) (string, error) {
 	}
 	p, err := b.store.MountImage(id, nil, "")
 	if err != nil {
-		return "", fmt.Errorf("mounting image %s: %w", shortID(id), err)
+		return "", fmt.Errorf("mounting image %s: %w", stringid.TruncateID(id), err)
 	}
 	b.mounted[id] = p
 	return p, nil
-}
-
-func shortID(id string) string {
-	if len(id) > 11 {
-		return id[:11]
-	}
-	return id
 }
 
 // errCancelled wraps a build interrupted by a signal.

@@ -20,6 +20,7 @@ import (
 	ociv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 // defaultShell runs shell forms of RUN, CMD and ENTRYPOINT.
@@ -371,7 +372,7 @@ func (s *stage) stepDone(img *storage.Image, final bool) error {
 	if final {
 		return s.tag(img)
 	}
-	s.report("--> %s", shortID(img.ID))
+	s.report("--> %s", buildahShortID(img.ID))
 	return nil
 }
 
@@ -387,14 +388,14 @@ func (s *stage) reportCommit() {
 func (s *stage) tag(img *storage.Image) error {
 	if len(s.b.o.Tags) > 0 {
 		if err := s.b.store.AddNames(img.ID, s.b.o.Tags); err != nil {
-			return fmt.Errorf("tagging image %s: %w", shortID(img.ID), err)
+			return fmt.Errorf("tagging image %s: %w", stringid.TruncateID(img.ID), err)
 		}
 	}
 	// a cached final step reports its COMMIT after "Using cache"
 	if !s.committed {
 		s.reportCommit()
 	}
-	s.report("--> %s", shortID(img.ID))
+	s.report("--> %s", buildahShortID(img.ID))
 	for _, t := range s.b.o.Tags {
 		fmt.Fprintf(s.b.out, "Successfully tagged %s\n", t)
 	}
@@ -790,4 +791,13 @@ func exposedPorts(spec string) ([]string, error) {
 // errorAtStage names the FROM line of a stage.
 func (d *dockerfile) errorAtStage(st *instructions.Stage, format string, args ...any) error {
 	return fmt.Errorf("%s:%d: %s", d.name, lineOf(st.Location), fmt.Sprintf(format, args...))
+}
+
+// buildahShortID is the image ID as buildah 1.28 (podman 4.3's build) prints
+// it after "--> ": 11 characters, one fewer than podman's short IDs.
+func buildahShortID(id string) string {
+	if len(id) > 11 {
+		return id[:11]
+	}
+	return id
 }

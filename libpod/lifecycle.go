@@ -324,8 +324,8 @@ func (c *Container) Stop(timeout time.Duration) error {
 		}
 	}
 	if timeout > 0 {
-		fmt.Fprintf(os.Stderr, "WARN[%04d] StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL\n",
-			0, unix.SignalName(sig), c.Name(), int(timeout.Seconds()))
+		logrus.Warnf("StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL",
+			unix.SignalName(sig), c.Name(), int(timeout.Seconds()))
 	}
 	// SIGKILL to the container's init ends its whole pid namespace.
 	if err := rt.Kill(c.ID(), int(syscall.SIGKILL), false); err != nil && !errors.Is(err, oci.ErrNotExist) {

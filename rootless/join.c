@@ -26,10 +26,12 @@ unsigned berth_joined_gid(void) { return joined_gid; }
 
 // Commands that never touch storage, so they do not need the namespace.
 static int command_needs_userns(int argc, char **argv) {
+	// berth's global flags that take a value ("--root DIR"): the word after
+	// one is its value, not the command name. Keep it equal to the flags of
+	// cmd/berth/root.go (TestJoinKnowsGlobalFlags checks it).
 	static const char *with_value[] = {
-		"--root", "--runroot", "--storage-driver", "--storage-opt", "--log-level",
-		"--runtime", "--cgroup-manager", "--events-backend", "--tmpdir",
-		"--network-cmd-path", "--cni-config-dir", "--registries-conf", "--config", NULL,
+		"--root", "--runroot", "--storage-driver", "--storage-opt", "--runtime",
+		"--runtime-flag", "--log-level", "--config", "--registries-conf", NULL,
 	};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

@@ -62,8 +62,8 @@ func newBuildxCommand() *cobra.Command {
 		Use:     "buildx",
 		Aliases: []string{"builder"},
 		Short:   "Build images (docker buildx compatibility)",
-		Args:    noArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Args:    cobra.ArbitraryArgs,
+		RunE:    subCommandExists,
 	}
 	build := buildCommand("build")
 	// docker buildx flags: the image always lands in local storage
@@ -120,7 +120,9 @@ func buildCommand(use string) *cobra.Command {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "refrain from announcing build instructions and image read/write progress")
 	fl.BoolVar(&f.rm, "rm", true, "remove intermediate containers after a successful build (berth keeps none)")
 	fl.BoolVar(&f.forceRm, "force-rm", true, "always remove intermediate containers after a build, even if the build is unsuccessful (berth keeps none)")
-	fl.BoolVar(&f.compress, "compress", false, "this is legacy option, which has no effect on the image")
+	// podman 4.3's --compress is a legacy option without effect: compressing
+	// what would be sent to a daemon means nothing to a daemonless engine.
+	fl.BoolVar(&f.compress, "compress", false, "this is a legacy option, which has no effect on the image")
 	fl.BoolVarP(&f.disableCompression, "disable-compression", "D", true, "don't compress layers by default")
 	fl.BoolVar(&f.squash, "squash", false, "squash newly built layers into a single new layer")
 	fl.BoolVar(&f.squashAll, "squash-all", false, "squash all layers into a single layer")
@@ -160,6 +162,13 @@ func runBuild(cmd *cobra.Command, f *buildFlags, args []string) error {
 		if cmd.Flags().Changed(name) {
 			return fmt.Errorf("build --%s is not supported yet", name)
 		}
+	}
+	// berth writes the layers of the image it builds uncompressed, as
+	// podman's default -D (--disable-compression=true) does; podman's
+	// --disable-compression=false gives the new layers gzip media types,
+	// which berth cannot do.
+	if !f.disableCompression {
+		return errors.New("build --disable-compression=false is not supported: berth stores built layers uncompressed (podman's default)")
 	}
 	if push := cmd.Flags().Lookup("push"); push != nil && push.Changed {
 		return errors.New("buildx build --push is not supported yet: build, then berth push")

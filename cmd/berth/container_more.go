@@ -13,6 +13,7 @@ import (
 	"github.com/berth-containers/berth/libpod/state"
 	"github.com/berth-containers/berth/rootless"
 	"github.com/spf13/cobra"
+	"go.podman.io/storage/pkg/stringid"
 	"golang.org/x/term"
 )
 
@@ -84,7 +85,7 @@ func newRenameCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "rename CONTAINER NAME",
 		Short: "Rename an existing container",
-		Args:  requireArgs(2, "must provide a container and a new name"),
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := runtime().LookupContainer(args[0])
 			if err != nil {
@@ -100,6 +101,12 @@ func newPortCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "port [options] CONTAINER [PRIVATE_PORT[/PROTO]]",
 		Short: "List port mappings or a specific mapping for the container",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 2 {
+				return errors.New("`port` accepts at most 2 arguments")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r := runtime()
 			var cs []*libpod.Container
@@ -114,7 +121,7 @@ func newPortCommand() *cobra.Command {
 				}
 			} else {
 				if len(args) == 0 {
-					return errors.New("you must supply a running container name or ID")
+					return errors.New("you must supply a running container name or id")
 				}
 				c, err := r.LookupContainer(args[0])
 				if err != nil {
@@ -138,7 +145,7 @@ func newPortCommand() *cobra.Command {
 					switch filter {
 					case "":
 						if all {
-							fmt.Printf("%s\t", c.ID()[:12])
+							fmt.Printf("%s\t", stringid.TruncateID(c.ID()))
 						}
 						fmt.Printf("%s -> %s:%d\n", key, ip, p.HostPort)
 					case key:
@@ -159,7 +166,7 @@ func newAttachCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "attach [options] CONTAINER",
 		Short: "Attach to a running container",
-		Args:  cobra.ExactArgs(1),
+		Args:  idsOrLatest(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := runtime().LookupContainer(args[0])
 			if err != nil {
@@ -411,15 +418,10 @@ func newDiffCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff [options] CONTAINER",
 		Short: "Inspect changes to the container's file systems",
+		Args:  idsOrLatest(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "" && format != "json" {
 				return errors.New("only supported value for '--format' is 'json'")
-			}
-			switch {
-			case latest && len(args) > 0:
-				return errors.New("--latest and containers cannot be used together")
-			case !latest && len(args) != 1:
-				return errors.New("diff requires exactly one container")
 			}
 			var changes []libpod.Change
 			if latest {

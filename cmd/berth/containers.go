@@ -15,8 +15,8 @@ func newContainerCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "container",
 		Short: "Manage containers",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Args:  cobra.ArbitraryArgs,
+		RunE:  subCommandExists,
 	}
 	ls := newPsCommand("ls")
 	ls.Aliases = []string{"list", "ps"}
@@ -43,11 +43,9 @@ func newContainerPruneCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !force {
-				fmt.Print("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ")
-				var answer string
-				_, _ = fmt.Scanln(&answer)
-				if answer != "y" && answer != "Y" && answer != "yes" {
-					return nil
+				ok, err := askYesNo("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ")
+				if err != nil || !ok {
+					return err
 				}
 			}
 			r := runtime()
@@ -87,7 +85,7 @@ func forEachContainer(names []string, all bool, fn func(*libpod.Container) error
 		c    *libpod.Container
 	}
 	if len(names) == 0 && !all {
-		return errors.New("you must provide at least one container name or ID")
+		return errors.New("you must provide at least one name or id")
 	}
 	r := runtime()
 	var targets []target
@@ -349,7 +347,7 @@ func newWaitCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wait [options] CONTAINER [CONTAINER...]",
 		Short: "Block on one or more containers",
-		Args:  requireArgs(1, "wait requires at least one argument"),
+		Args:  idsOrLatest(-1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := time.ParseDuration(interval)
 			if err != nil {

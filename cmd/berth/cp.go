@@ -19,11 +19,8 @@ func newCpCommand() *cobra.Command {
 		Long: `Copy the contents of SRC_PATH to the DEST_PATH.
 
   You can copy from the container's file system to the local machine or the reverse, from the local filesystem to the container. If "-" is specified for either the SRC_PATH or DEST_PATH, you can also stream a tar archive from STDIN or to STDOUT. The CONTAINER can be a running or stopped container. The SRC_PATH or DEST_PATH can be a file or a directory.`,
-		Args: requireArgs(2, "requires exactly 2 arg(s): SRC and DEST"),
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 2 {
-				return errors.New("requires exactly 2 arg(s): SRC and DEST")
-			}
 			srcCtr, srcPath := splitContainerPath(args[0])
 			dstCtr, dstPath := splitContainerPath(args[1])
 			if srcPath == "" || dstPath == "" {

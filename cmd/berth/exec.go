@@ -19,11 +19,14 @@ func newExecCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec [options] CONTAINER COMMAND [ARG...]",
 		Short: "Run a process in a running container",
-		Args:  requireArgs(2, "exec requires the name or ID of a container and a command"),
+		Args:  requireArgs(1, "exec requires the name or ID of a container or the --latest flag"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := runtime().LookupContainer(args[0])
 			if err != nil {
 				return containerError(args[0], err)
+			}
+			if len(args) < 2 {
+				return errors.New("must provide a non-empty command to start an exec session: invalid argument")
 			}
 			for i, e := range env {
 				if !strings.Contains(e, "=") {

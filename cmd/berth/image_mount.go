@@ -7,6 +7,7 @@ import (
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/berth-containers/berth/rootless"
 	"github.com/spf13/cobra"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 func newImageMountCommand() *cobra.Command {
@@ -75,7 +76,7 @@ func newImageMountCommand() *cobra.Command {
 			for _, m := range mounted {
 				name := m.Name
 				if name == "" {
-					name = shortID(m.ID)
+					name = stringid.TruncateID(m.ID)
 				}
 				fmt.Printf("%s %s\n", name, m.Path)
 			}

@@ -20,8 +20,8 @@ func newImageCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
 		Short: "Manage images",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Args:  cobra.ArbitraryArgs,
+		RunE:  subCommandExists,
 	}
 	ls := newImagesCommand("ls")
 	ls.Aliases = []string{"list"}
@@ -92,7 +92,7 @@ func newPullCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pull [options] IMAGE [IMAGE...]",
 		Short: "Pull an image from a registry",
-		Args:  requireArgs(1, "requires at least 1 arg(s), only received 0"),
+		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if allTags {
 				return errors.New("--all-tags is not supported yet")
@@ -242,7 +242,7 @@ func newTagCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "tag IMAGE TARGET_NAME [TARGET_NAME...]",
 		Short: "Add an additional name to a local image",
-		Args:  requireArgs(2, "image name and at least one new name must be specified"),
+		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ir, img, err := lookupImage(args[0])
 			if err != nil {
@@ -262,7 +262,7 @@ func newUntagCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "untag IMAGE [NAME...]",
 		Short: "Remove a name from a local image",
-		Args:  requireArgs(1, "at least one image name needs to be specified"),
+		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ir, img, err := lookupImage(args[0])
 			if err != nil {
@@ -300,14 +300,6 @@ func newImageExistsCommand() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func shortID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // removeContainersOf force-removes berth's containers that use the image.

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 // imageSummary holds podman's ImageSummary fields, addressed by their
@@ -50,7 +51,7 @@ func (r imageRow) ID() string {
 	if r.noTrunc {
 		return "sha256:" + r.Id
 	}
-	return shortID(r.Id)
+	return stringid.TruncateID(r.Id)
 }
 
 func (r imageRow) created() time.Time   { return time.Unix(r.imageSummary.Created, 0) }

@@ -16,6 +16,7 @@ import (
 	"github.com/berth-containers/berth/pkg/image"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
+	"go.podman.io/storage/pkg/stringid"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
@@ -37,7 +38,7 @@ func newImageInspectCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect [options] IMAGE [IMAGE...]",
 		Short: "Display the configuration of an image",
-		Args:  requireArgs(1, "inspect requires at least 1 arg(s), only received 0"),
+		Args:  requireArgs(1, "no names or ids specified"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return inspectImages(args, format)
 		},
@@ -55,7 +56,7 @@ func newInspectCommand() *cobra.Command {
 		Short: "Display the configuration of object denoted by ID",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && !latest {
-				return errors.New("inspect requires at least 1 arg(s), only received 0")
+				return errors.New("no names or ids specified")
 			}
 			return nil
 		},
@@ -158,7 +159,7 @@ type historyRow struct {
 
 func (h historyRow) ID() string {
 	if !h.noTrunc && h.e.ID != "<missing>" {
-		return shortID(h.e.ID)
+		return stringid.TruncateID(h.e.ID)
 	}
 	return h.e.ID
 }
@@ -216,7 +217,7 @@ func newHistoryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history [options] IMAGE",
 		Short: "Show history of a specified image",
-		Args:  exactOneImage,
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ir, img, err := lookupImage(args[0])
 			if err != nil {
@@ -264,16 +265,6 @@ func newHistoryCommand() *cobra.Command {
 	return cmd
 }
 
-func exactOneImage(cmd *cobra.Command, args []string) error {
-	switch {
-	case len(args) == 0:
-		return errors.New("an image name must be specified")
-	case len(args) > 1:
-		return fmt.Errorf("accepts 1 arg(s), received %d", len(args))
-	}
-	return nil
-}
-
 func newImagePruneCommand() *cobra.Command {
 	var all, force, buildCache bool
 	var filters []string
@@ -319,19 +310,16 @@ func newImagePruneCommand() *cobra.Command {
 	return cmd
 }
 
-// askYesNo asks on stdout and reads a y/N answer from stdin.
+// askYesNo asks on stdout and reads a y/N answer from stdin, as podman's
+// prune commands: an answer that starts with y or Y is yes; stdin closed
+// before a whole line was read is an error ("EOF", exit 125).
 func askYesNo(prompt string) (bool, error) {
 	fmt.Print(prompt)
 	answer, err := bufio.NewReader(os.Stdin).ReadString('\n')
-	if err != nil && answer == "" {
-		if errors.Is(err, io.EOF) {
-			fmt.Println()
-			return false, nil
-		}
-		return false, fmt.Errorf("reading answer: %w", err)
+	if err != nil {
+		return false, err
 	}
-	answer = strings.ToLower(strings.TrimSpace(answer))
-	return answer == "y" || answer == "yes", nil
+	return strings.HasPrefix(strings.ToLower(answer), "y"), nil
 }
 
 func newSaveCommand() *cobra.Command {
@@ -395,22 +383,33 @@ func saveToStdout(save func(path string) error) error {
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		return fmt.Errorf("creating pipe %s: %w", fifo, err)
 	}
+	// Both ends are open before save starts: the read end first (not
+	// blocking, as nothing writes yet), then a write end held until save
+	// returns, so that the reader sees the end of the archive only then,
+	// whether or not save opened the pipe (it does not on an early error).
+	rfd, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening pipe %s: %w", fifo, err)
+	}
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err == nil {
+		err = unix.SetNonblock(rfd, false)
+	}
+	r := os.NewFile(uintptr(rfd), fifo) // a blocking fd: read by a plain read(2)
+	defer r.Close()
+	if err != nil {
+		if w != nil {
+			_ = w.Close()
+		}
+		return fmt.Errorf("opening pipe %s: %w", fifo, err)
+	}
 	done := make(chan error, 1)
 	go func() {
-		f, err := os.Open(fifo)
-		if err != nil {
-			done <- err
-			return
-		}
-		defer f.Close()
-		_, err = io.Copy(os.Stdout, f)
+		_, err := io.Copy(os.Stdout, r)
 		done <- err
 	}()
 	err = save(fifo)
-	// If save never opened the pipe, the reader still waits for a writer.
-	if w, werr := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); werr == nil {
-		_ = w.Close()
-	}
+	_ = w.Close()
 	if cerr := <-done; cerr != nil && err == nil {
 		err = fmt.Errorf("writing to stdout: %w", cerr)
 	}
@@ -460,15 +459,7 @@ func newImportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import [options] PATH [REFERENCE]",
 		Short: "Import a tarball to create a filesystem image",
-		Args: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case len(args) == 0:
-				return errors.New("you must provide a URL, a path or - (stdin) to import")
-			case len(args) > 2:
-				return fmt.Errorf("too many arguments: at most a source and an image name, got %d", len(args))
-			}
-			return nil
-		},
+		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := ""
 			if len(args) == 2 {

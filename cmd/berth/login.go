@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/pkg/docker/config"
+	"go.podman.io/image/v5/pkg/sysregistriesv2"
 	"go.podman.io/image/v5/types"
 	"golang.org/x/term"
 )
@@ -29,6 +30,22 @@ func loginSystemContext(cmd *cobra.Command, rf *registryFlags) *types.SystemCont
 	return sys
 }
 
+// registryArg is the registry named, or as podman the first of the
+// unqualified-search registries of registries.conf when none is.
+func registryArg(sys *types.SystemContext, args []string) (string, error) {
+	if len(args) > 0 {
+		return args[0], nil
+	}
+	regs, err := sysregistriesv2.UnqualifiedSearchRegistries(sys)
+	if err != nil {
+		return "", err
+	}
+	if len(regs) == 0 {
+		return "", errors.New("no registries found in registries.conf, a registry must be provided")
+	}
+	return regs[0], nil
+}
+
 // registryKey accepts "host", "host/repo" and "https://host/..." as podman does.
 func registryKey(arg string) string {
 	arg = strings.TrimPrefix(strings.TrimPrefix(arg, "https://"), "http://")
@@ -40,13 +57,17 @@ func newLoginCommand() *cobra.Command {
 	var username, password string
 	var passwordStdin, getLogin bool
 	cmd := &cobra.Command{
-		Use:         "login [options] REGISTRY",
+		Use:         "login [options] [REGISTRY]",
 		Short:       "Log in to a container registry",
-		Args:        cobra.ExactArgs(1),
+		Args:        cobra.MaximumNArgs(1),
 		Annotations: map[string]string{noStorage: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sys := loginSystemContext(cmd, &rf)
-			key := registryKey(args[0])
+			reg, err := registryArg(sys, args)
+			if err != nil {
+				return err
+			}
+			key := registryKey(reg)
 			if getLogin {
 				auth, err := config.GetCredentials(sys, key)
 				if err != nil || auth.Username == "" {
@@ -131,10 +152,11 @@ func newLogoutCommand() *cobra.Command {
 				fmt.Println("Removed login credentials for all registries")
 				return nil
 			}
-			if len(args) == 0 {
-				return errors.New("registry must be given")
+			reg, err := registryArg(sys, args)
+			if err != nil {
+				return err
 			}
-			key := registryKey(args[0])
+			key := registryKey(reg)
 			if err := config.RemoveAuthentication(sys, key); err != nil {
 				if errors.Is(err, config.ErrNotLoggedIn) {
 					return fmt.Errorf("not logged into %s", key)

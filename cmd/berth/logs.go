@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-containers/berth/libpod"
 	"github.com/spf13/cobra"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 func newLogsCommand() *cobra.Command {
@@ -22,7 +23,7 @@ func newLogsCommand() *cobra.Command {
 		Short: "Fetch the logs of one or more containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && !latest {
-				return errors.New("requires at least 1 arg(s), only received 0")
+				return errors.New("specify at least one container name or ID to log")
 			}
 			opts := libpod.LogOptions{Follow: follow, Tail: -1}
 			if tail != "" && tail != "all" {
@@ -65,7 +66,7 @@ func newLogsCommand() *cobra.Command {
 			read := func(c *libpod.Container) error {
 				prefix := ""
 				if len(cs) > 1 {
-					prefix = c.ID()[:12] + " "
+					prefix = stringid.TruncateID(c.ID()) + " "
 					if names {
 						prefix = c.Name() + " "
 					}

@@ -13,6 +13,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 func humanDuration(d time.Duration) string { return units.HumanDuration(d) }
@@ -62,21 +63,21 @@ func (r psRow) ID() string {
 	if r.noTrunc {
 		return r.Id
 	}
-	return shortID(r.Id)
+	return stringid.TruncateID(r.Id)
 }
 
 func (r psRow) ImageID() string {
 	if r.noTrunc || len(r.psFields.ImageID) < 12 {
 		return r.psFields.ImageID
 	}
-	return r.psFields.ImageID[:12]
+	return stringid.TruncateID(r.psFields.ImageID)
 }
 
 func (r psRow) Pod() string {
 	if r.noTrunc || len(r.psFields.Pod) < 12 {
 		return r.psFields.Pod
 	}
-	return r.psFields.Pod[:12]
+	return stringid.TruncateID(r.psFields.Pod)
 }
 
 // State is podman 4.3's: the state for people ("Up 3 minutes ago").

@@ -49,10 +49,8 @@ func newRootCommand() *cobra.Command {
 			}
 			return setup(cmd)
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmd.Help()
-		},
-		Args: noArgs,
+		Args: cobra.ArbitraryArgs,
+		RunE: subCommandExists,
 	}
 	root.SetVersionTemplate("berth version {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -151,7 +149,11 @@ func setupLogging(cmd *cobra.Command) error {
 		return fail(fmt.Sprintf("Log Level %q is not supported, choose from: %s", globalOpts.LogLevel, strings.Join(logLevels, ", ")))
 	}
 	logrus.SetLevel(level)
-	logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
+	// podman's form: logrus' own text format, on stderr. On a terminal that
+	// is a coloured "WARN[0000] message" (seconds since start), otherwise
+	// time="..." level=warning msg="message".
+	logrus.SetFormatter(&logrus.TextFormatter{})
+	logrus.SetOutput(os.Stderr)
 	logrus.Infof("%s filtering at log level %s", os.Args[0], logrus.GetLevel())
 	logrus.Debugf("Called %s.PersistentPreRunE(%s)", cmd.Name(), strings.Join(os.Args, " "))
 	logrus.Tracef("global options: %+v", globalOpts)
@@ -190,23 +192,6 @@ func runtime() *libpod.Runtime {
 		rt = libpod.New(globalOpts)
 	}
 	return rt
-}
-
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("unrecognized command `%s %s`\nTry '%s --help' for more information", cmd.CommandPath(), args[0], cmd.CommandPath())
-	}
-	return nil
-}
-
-// exactArgs and friends give podman's messages for wrong argument counts.
-func requireArgs(min int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < min {
-			return fmt.Errorf("%s", what)
-		}
-		return nil
-	}
 }
 
 func markNoStorage(c *cobra.Command) {

@@ -11,8 +11,8 @@ func newSystemCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "system",
 		Short: "Manage berth",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Args:  cobra.ArbitraryArgs,
+		RunE:  subCommandExists,
 	}
 	migrate := &cobra.Command{
 		Use:   "migrate",

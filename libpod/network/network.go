@@ -34,6 +34,7 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/sirupsen/logrus"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 // DefaultNetwork is the name of the network containers join by default.
@@ -142,11 +143,11 @@ func (m *Manager) Setup(ctx context.Context, containerID, name string, ports []P
 		// Left over from a run whose cleanup never happened (killed
 		// monitor, crash): tear that down first.
 		if err := m.Teardown(ctx, containerID, nil); err != nil {
-			return nil, fmt.Errorf("cleaning up the previous network of container %s: %w", shortID(containerID), err)
+			return nil, fmt.Errorf("cleaning up the previous network of container %s: %w", stringid.TruncateID(containerID), err)
 		}
 	}
 	if err := createNetNS(nsPath); err != nil {
-		return nil, fmt.Errorf("creating network namespace for container %s: %w", shortID(containerID), err)
+		return nil, fmt.Errorf("creating network namespace for container %s: %w", stringid.TruncateID(containerID), err)
 	}
 	rt := m.runtimeConf(containerID, name, nsPath, ports)
 
@@ -166,14 +167,14 @@ func (m *Manager) Setup(ctx context.Context, containerID, name string, ports []P
 		if strings.Contains(err.Error(), "failed to find plugin") {
 			err = fmt.Errorf("%w (install the CNI plugins: Debian's containernetworking-plugins)", err)
 		}
-		return nil, fmt.Errorf("setting up network %q for container %s: %w", list.Name, shortID(containerID), err)
+		return nil, fmt.Errorf("setting up network %q for container %s: %w", list.Name, stringid.TruncateID(containerID), err)
 	}
 	unlock()
 
 	st := &Status{Network: list.Name, NetNSPath: nsPath, Interface: containerIfName, Ports: ports}
 	if err := fillStatus(st, res); err != nil {
 		_ = m.Teardown(context.WithoutCancel(ctx), containerID, st)
-		return nil, fmt.Errorf("setting up network %q for container %s: %w", list.Name, shortID(containerID), err)
+		return nil, fmt.Errorf("setting up network %q for container %s: %w", list.Name, stringid.TruncateID(containerID), err)
 	}
 	return st, nil
 }
@@ -237,13 +238,13 @@ func (m *Manager) Teardown(ctx context.Context, containerID string, status *Stat
 		errs = append(errs, err)
 	} else {
 		if err := m.del(ctx, list, rt); err != nil {
-			errs = append(errs, fmt.Errorf("tearing down network %q of container %s: %w", list.Name, shortID(containerID), err))
+			errs = append(errs, fmt.Errorf("tearing down network %q of container %s: %w", list.Name, stringid.TruncateID(containerID), err))
 		}
 		unlock()
 	}
 	if nsExists {
 		if err := removeNetNS(st.NetNSPath); err != nil {
-			errs = append(errs, fmt.Errorf("removing network namespace of container %s: %w", shortID(containerID), err))
+			errs = append(errs, fmt.Errorf("removing network namespace of container %s: %w", stringid.TruncateID(containerID), err))
 		}
 	}
 	return errors.Join(errs...)
@@ -257,7 +258,7 @@ func (m *Manager) del(ctx context.Context, list *libcni.NetworkConfigList, rt *l
 	if res, err := m.cni.GetNetworkListCachedResult(list, rt); err != nil || res == nil {
 		if ip := reservedIP(list, rt.ContainerID); ip != nil {
 			if err := m.writeCache(list, rt, ip); err != nil {
-				logrus.Debugf("network: caching a rebuilt CNI result for %s: %v", shortID(rt.ContainerID), err)
+				logrus.Debugf("network: caching a rebuilt CNI result for %s: %v", stringid.TruncateID(rt.ContainerID), err)
 			}
 		}
 	}
@@ -345,11 +346,4 @@ func fillStatus(st *Status, res types.Result) error {
 func fileExists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

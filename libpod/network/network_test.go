@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"go.podman.io/storage/pkg/stringid"
 	"golang.org/x/sys/unix"
 )
 
@@ -283,7 +284,7 @@ func TestSetupConnectPublishTeardown(t *testing.T) {
 			t.Errorf("iptables rules for %s remain: %q", x.st.IP, r)
 		}
 		if fileExists(filepath.Join(dir, "run", "cni", "results", DefaultNetwork+"-"+x.id+"-eth0")) {
-			t.Errorf("CNI cache entry of %s remains", shortID(x.id))
+			t.Errorf("CNI cache entry of %s remains", stringid.TruncateID(x.id))
 		}
 	}
 	if r := rulesFor(rules, fmt.Sprintf("--dport %d ", hostPort)); len(r) > 0 {

@@ -26,6 +26,7 @@ import (
 	"go.podman.io/image/v5/types"
 	"go.podman.io/storage"
 	"go.podman.io/storage/pkg/archive"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 // Archive formats of save and load.
@@ -202,16 +203,9 @@ func (r *Runtime) copyTo(ctx context.Context, img *storage.Image, dest types.Ima
 		DestinationCtx: sys,
 	})
 	if err != nil {
-		return fmt.Errorf("saving image %s: %w", shortImageID(img.ID), err)
+		return fmt.Errorf("saving image %s: %w", stringid.TruncateID(img.ID), err)
 	}
 	return nil
-}
-
-func shortImageID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // LoadOptions control `berth load`.

@@ -214,3 +214,30 @@ func TestBuildIgnoreAllFindsContainerfile(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildCompressionFlags: -D/--disable-compression (podman's default,
+// true) builds as without it; --disable-compression=false, which gives
+// podman's new layers gzip media types, is refused before anything is
+// built; --compress is podman's legacy no-op.
+func TestBuildCompressionFlags(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		e.BusyboxImage(buildBase)
+		dir := e.buildContext("ctx-compression", "FROM {{BASE}}\nRUN echo layer > /layer\n", nil)
+		for _, flags := range [][]string{{"-D"}, {"--disable-compression=true"}, {"--compress"}} {
+			e.BerthOK(append(append([]string{"build", "-q"}, flags...), "-t", "e2e-compress", dir)...)
+			if out := e.BerthOK("run", "--rm", "e2e-compress", "cat", "/layer").Out(); out != "layer" {
+				t.Errorf("build %v: the image's layer holds %q", flags, out)
+			}
+			e.BerthOK("rmi", "e2e-compress")
+		}
+		for _, flag := range []string{"--disable-compression=false", "-D=false"} {
+			r := e.BerthFail(125, "build", flag, "-t", "e2e-gzip", dir)
+			if !strings.Contains(r.Stderr, "Error: build --disable-compression=false is not supported") {
+				t.Errorf("build %s: %s", flag, r.Stderr)
+			}
+			if e.Berth("image", "exists", "e2e-gzip").ExitCode == 0 {
+				t.Errorf("build %s made an image", flag)
+			}
+		}
+	})
+}

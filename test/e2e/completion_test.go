@@ -61,3 +61,68 @@ func TestShellCompletion(t *testing.T) {
 		requireSuggested(t, complete(t, e, "start", "co"), "comp")
 	})
 }
+
+func requireNotSuggested(t *testing.T, got []string, unwanted ...string) {
+	t.Helper()
+	for _, u := range unwanted {
+		for _, g := range got {
+			if g == u {
+				t.Errorf("completion %q has %q", got, u)
+			}
+		}
+	}
+}
+
+// Which containers and images each argument completes, as podman 4.3's
+// completions: by container state (start: created or exited ones; stop,
+// kill, attach, exec: running ones; init: created ones), only the first
+// argument of one-container commands, image names with their path
+// components dropped, and IDs once two characters are typed.
+func TestCompletionByStateAndArgument(t *testing.T) {
+	forEachMode(t, func(t *testing.T, e *Env) {
+		img := containerEnv(t, e)
+		e.BerthOK("create", "--name", "made", img, "true")
+		e.BerthOK("run", "-d", "--name", "up", "--network", "host", img, "sleep", "1000")
+		e.BerthOK("run", "--name", "done", "--network", "host", img, "true")
+		all := []string{"made", "up", "done"}
+		for _, c := range []struct {
+			args       []string
+			want, nots []string
+		}{
+			{[]string{"start", ""}, []string{"made", "done"}, []string{"up"}},
+			{[]string{"container", "start", ""}, []string{"made", "done"}, []string{"up"}},
+			{[]string{"stop", ""}, []string{"up"}, []string{"made", "done"}},
+			{[]string{"kill", ""}, []string{"up"}, []string{"made", "done"}},
+			{[]string{"attach", ""}, []string{"up"}, []string{"made", "done"}},
+			{[]string{"exec", ""}, []string{"up"}, []string{"made", "done"}},
+			{[]string{"init", ""}, []string{"made"}, []string{"up", "done"}},
+			{[]string{"rm", ""}, all, nil},
+			{[]string{"rm", "made", ""}, all, nil},
+			{[]string{"logs", ""}, all, nil},
+			{[]string{"rename", ""}, all, nil},
+			{[]string{"rename", "made", ""}, nil, all},
+			{[]string{"export", "made", ""}, nil, all},
+			{[]string{"commit", ""}, all, []string{img}},
+			{[]string{"commit", "made", ""}, []string{img}, all},
+			{[]string{"inspect", ""}, append([]string{img}, all...), nil},
+			{[]string{"container", "inspect", ""}, all, []string{img}},
+			{[]string{"rmi", ""}, []string{img}, all},
+			{[]string{"image", "rm", ""}, []string{img}, all},
+			{[]string{"rmi", "busy"}, []string{"busybox:latest"}, []string{img}},
+			{[]string{"tag", img, ""}, []string{img}, nil},
+			{[]string{"history", img, ""}, nil, []string{img}},
+			{[]string{"ps", ""}, nil, all},
+		} {
+			got := complete(t, e, c.args...)
+			requireSuggested(t, got, c.want...)
+			requireNotSuggested(t, got, c.nots...)
+		}
+		// IDs once two characters are typed, as podman's short IDs
+		id := e.BerthOK("inspect", "--format", "{{.Id}}", "made").Out()
+		requireSuggested(t, complete(t, e, "rm", id[:3]), id[:12])
+		requireNotSuggested(t, complete(t, e, "rm", id[:1]), id[:12])
+		imgID := e.BerthOK("image", "inspect", "--format", "{{.Id}}", img).Out()
+		requireSuggested(t, complete(t, e, "rmi", imgID[:3]), imgID[:12])
+		requireNotSuggested(t, complete(t, e, "rmi", imgID[:1]), imgID[:12])
+	})
+}
