@@ -13,6 +13,7 @@ import (
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/berth-containers/berth/rootless"
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 // preparedFiles are the host files bind-mounted into the container.
@@ -146,7 +147,7 @@ func (c *Container) hostname() string {
 		h, _ := os.Hostname()
 		return h
 	}
-	return c.ID()[:12]
+	return stringid.TruncateID(c.ID())
 }
 
 // resolvConf builds the container's resolv.conf: --dns* flags, otherwise

@@ -18,6 +18,7 @@ import (
 	"github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
+	"go.podman.io/storage/pkg/stringid"
 )
 
 // InspectContainerData is podman 4.3's `container inspect` document. The
@@ -556,7 +557,7 @@ func (c *Container) inspectNetwork(d *InspectContainerData) {
 		}
 		ns.InspectNetwork = n
 		ns.Networks = map[string]*InspectAdditionalNetwork{name: {
-			InspectNetwork: n, NetworkID: name, Aliases: []string{c.ID()[:12]},
+			InspectNetwork: n, NetworkID: name, Aliases: []string{stringid.TruncateID(c.ID())},
 		}}
 	} else if running && cfg.Network != "host" && st.Pid > 0 {
 		ns.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", st.Pid)

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-containers/berth/pkg/oci"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
+	"go.podman.io/storage/pkg/stringid"
 	"golang.org/x/sys/unix"
 )
 
@@ -265,7 +266,7 @@ func (c *Container) Kill(sig syscall.Signal) error {
 	}
 	defer lock.unlock()
 	if !c.State.active() {
-		return fmt.Errorf("can only kill running containers. %s is in state %s: %w", c.ID()[:12], c.State.Status, ErrNotRunning)
+		return fmt.Errorf("can only kill running containers. %s is in state %s: %w", stringid.TruncateID(c.ID()), c.State.Status, ErrNotRunning)
 	}
 	rt, err := c.ociRuntime()
 	if err != nil {

@@ -334,7 +334,7 @@ func listMounts(asJSON, noTrunc bool) error {
 	for _, m := range out {
 		id := m.ID
 		if !noTrunc {
-			id = id[:12]
+			id = stringid.TruncateID(id)
 		}
 		fmt.Printf("%s  %s\n", id, m.Mountpoint)
 	}
