@@ -14,7 +14,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
 BIN := bin/berth
-BUILDTAGS := containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper
+BUILDTAGS := containers_image_openpgp containers_image_docker_daemon_stub exclude_graphdriver_btrfs exclude_graphdriver_devicemapper
 
 # Version from git: the tag (v1.2.3 -> 1.2.3) when there is one, else
 # 0.1.0-dev+<commit>; "-dirty" for uncommitted changes. Expanded when the

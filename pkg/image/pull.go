@@ -72,6 +72,10 @@ func splitTransport(name string) (transport string, ok bool, err error) {
 	switch prefix {
 	case "docker", "docker-archive", "oci-archive", "oci", "dir", "containers-storage":
 		return prefix, true, nil
+	case "docker-daemon":
+		// left out of the build (containers_image_docker_daemon_stub): its
+		// Docker client costs every berth invocation its init time
+		return "", false, fmt.Errorf("the docker-daemon transport is not supported (%s): export the image with `docker save` and use docker-archive:FILE", name)
 	}
 	if strings.HasPrefix(name[i:], "://") {
 		return "", false, fmt.Errorf("unsupported transport %q in %q: supported transports are docker, docker-archive, oci-archive, oci, dir, containers-storage", prefix, name)

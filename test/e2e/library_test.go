@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,14 +23,32 @@ func libraryTestBinary(t *testing.T) string {
 	t.Helper()
 	libraryTest.once.Do(func() {
 		libraryTest.path = filepath.Join(runDir, "bin", "library.test")
-		cmd := exec.Command("go", "test", "-c", "-tags", "containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper",
-			"-o", libraryTest.path, "../library")
+		var tags string
+		if tags, libraryTest.err = makefileBuildTags(); libraryTest.err != nil {
+			return
+		}
+		cmd := exec.Command("go", "test", "-c", "-tags", tags, "-o", libraryTest.path, "../library")
 		libraryTest.out, libraryTest.err = cmd.CombinedOutput()
 	})
 	if libraryTest.err != nil {
 		t.Fatalf("building test/library: %v\n%s", libraryTest.err, libraryTest.out)
 	}
 	return libraryTest.path
+}
+
+// makefileBuildTags are the build tags berth is built with (the Makefile's
+// BUILDTAGS), so that the library test links what berth links.
+func makefileBuildTags() (string, error) {
+	data, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if tags, ok := strings.CutPrefix(line, "BUILDTAGS := "); ok {
+			return strings.TrimSpace(tags), nil
+		}
+	}
+	return "", errors.New("no BUILDTAGS in ../../Makefile")
 }
 
 // TestLibrary creates, starts, waits for and removes a container through
