@@ -105,10 +105,22 @@ bench_pull() {
 	wipe b; wipe p
 }
 
+# version, with its floor: a Go hello-world built by the same Go (the
+# startup every Go program pays), in the same run.
 bench_version() {
 	echo "version (rootless):"
-	as_user hyperfine -N -w 5 -r 100 --export-json "$WORK/u/version.json" "$BERTH version" "$PODMAN version" >/dev/null 2>&1
+	mkdir -p "$WORK/hello"
+	printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("berth version 0") }\n' > "$WORK/hello/main.go"
+	(cd "$WORK/hello" && GOFLAGS=-mod=mod GO111MODULE=off go build -o "$WORK/hello/hello" main.go)
+	chmod 755 "$WORK/hello" "$WORK/hello/hello"
+	as_user hyperfine -N -w 5 -r 100 --export-json "$WORK/u/version.json" "$BERTH version" "$PODMAN version" "$WORK/hello/hello" >/dev/null 2>&1
 	report_hyperfine "$WORK/u/version.json"
+	python3 - "$WORK/u/version.json" <<'EOP'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+b, f = r[0]["median"], r[2]["median"]
+print(f"  floor (Go hello-world) {f*1000:.1f} ms; berth - floor = {(b-f)*1000:.1f} ms")
+EOP
 }
 
 bench_images() {
