@@ -119,6 +119,15 @@ func TestSharedStoreForeignNameIsRefused(t *testing.T) {
 		if got := foreignID(e, "web"); got != id {
 			t.Fatalf("the buildah container web is %q, want %s", got, id)
 		}
+		// rename onto the foreign name is refused too, and changes nothing
+		r = e.BerthFail(125, "rename", "web2", "web")
+		if !strings.Contains(r.Stderr, "already in use") {
+			t.Errorf("rename web2 web: %s", r.describe())
+		}
+		e.BerthOK("container", "exists", "web2")
+		if got := foreignID(e, "web"); got != id {
+			t.Fatalf("after a refused rename the buildah container web is %q, want %s", got, id)
+		}
 	})
 }
 
