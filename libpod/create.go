@@ -133,6 +133,11 @@ func (r *Runtime) createStorage(st storage.Store, db *state.DB, cfg *ContainerSp
 	if err != nil {
 		return nil, err
 	}
+	// A --rm container's storage is volatile, as podman makes it: its
+	// records are written without fsync and its overlay is mounted
+	// "volatile" (no syncs of the upper layer). It is removed when it
+	// exits; a power cut loses only what --rm would have removed.
+	opts.Volatile = cfg.AutoRemove
 	meta, err := berthMetadata(cfg)
 	if err != nil {
 		return nil, err
@@ -194,7 +199,7 @@ func newID() string {
 // their owners inside the container.
 func storageOptions(cfg *ContainerSpec) (*storage.ContainerOptions, error) {
 	if cfg.UserNS == "" {
-		return nil, nil
+		return &storage.ContainerOptions{}, nil
 	}
 	m, err := userNSMappings(cfg.UserNS)
 	if err != nil {

@@ -96,8 +96,9 @@ func (c *Container) reconcile() (removed bool, err error) {
 // with the new run's RestartCount), else it records the exit and does
 // --rm. ran is false for a container that never started (berth init):
 // no restart then. It reports whether it removed the container, and an
-// error when the exit could not be recorded (nothing more is done then:
-// --rm of a container whose exit is not recorded would lose it for good).
+// error when the exit could not be recorded. A --rm container is removed
+// without recording its exit first; only if that fails is the exit
+// recorded, so the container is either gone or shown exited.
 func (c *Container) exitedLocked(code int32, why string, ran bool) (removed bool, err error) {
 	if ran && c.shouldRestart(code) {
 		c.releaseLocked()
@@ -111,14 +112,18 @@ func (c *Container) exitedLocked(code int32, why string, ran bool) (removed bool
 		logrus.Warnf("restarting container %s: %v", c.Name(), err)
 		why = err.Error()
 	}
-	if err := c.cleanupLocked(code, why); err != nil {
-		return false, err
-	}
 	if !c.Config.AutoRemove {
-		return false, nil
+		return false, c.cleanupLocked(code, why)
 	}
+	// --rm: the exit is recorded only if the container cannot be removed
+	// (one state write less on the way to none at all).
+	c.releaseLocked()
+	c.noteExit(code, why)
 	if err := c.rt.removeLocked(c); err != nil {
 		logrus.Warnf("removing container %s (--rm): %v", c.Name(), err)
+		if err := c.save(); err != nil {
+			return false, fmt.Errorf("recording the exit of container %s: %w", c.ID(), err)
+		}
 		return false, nil
 	}
 	return true, nil
@@ -191,6 +196,15 @@ func (c *Container) releaseLocked() {
 func (c *Container) cleanupLocked(code int32, why string) error {
 	c.releaseLocked()
 	logrus.Debugf("cleanup %s: saving", c.ID())
+	c.noteExit(code, why)
+	if err := c.save(); err != nil {
+		return fmt.Errorf("recording the exit of container %s: %w", c.ID(), err)
+	}
+	return nil
+}
+
+// noteExit sets the exited state in memory.
+func (c *Container) noteExit(code int32, why string) {
 	if c.State.Status != StatusExited || c.State.FinishedAt.IsZero() {
 		c.State.FinishedAt = time.Now()
 	}
@@ -203,10 +217,6 @@ func (c *Container) cleanupLocked(code int32, why string) error {
 	if why != "" {
 		c.State.Error = why
 	}
-	if err := c.save(); err != nil {
-		return fmt.Errorf("recording the exit of container %s: %w", c.ID(), err)
-	}
-	return nil
 }
 
 // Cleanup is run by the monitor after the container exits (and by stop,
@@ -338,8 +348,40 @@ func (c *Container) Stop(timeout time.Duration) error {
 	return c.waitCleaned()
 }
 
-// waitGone waits until pid has exited.
+// waitGone waits until pid has exited: woken by the kernel through a
+// pidfd (readable once the process has exited, zombie or reaped), or, on
+// kernels without pidfd_open, by polling.
 func waitGone(pid int, timeout time.Duration) bool {
+	if pid == 0 {
+		return true
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return true
+	}
+	if err != nil {
+		return pollGone(pid, timeout)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := int(time.Until(deadline).Milliseconds())
+		if ms <= 0 {
+			return isZombie(pid)
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return pollGone(pid, time.Until(deadline))
+		case n > 0:
+			return true
+		}
+	}
+}
+
+// pollGone is waitGone by polling.
+func pollGone(pid int, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if pid == 0 || syscall.Kill(pid, 0) != nil || isZombie(pid) {

@@ -119,7 +119,11 @@ func (c *Container) startInitialized(beforeStart func() error) error {
 			continue
 		}
 		if len(payload) > 0 {
-			return startError(string(payload))
+			name := ""
+			if rt, err := c.ociRuntime(); err == nil {
+				name = filepath.Base(rt.Path)
+			}
+			return startError(string(payload), name)
 		}
 		break
 	}
@@ -208,10 +212,18 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 		}
 		mcfg.PreserveFDs = c.Config.PreserveFDs
 	}
-	if rt, err := c.ociRuntime(); err == nil && rt.Exists(c.ID()) {
+	rt, err := c.ociRuntime()
+	if err != nil {
+		return fail(err)
+	}
+	if rt.Exists(c.ID()) {
 		// left over by a monitor that died before deleting it
 		_ = rt.Delete(c.ID(), true)
 	}
+	// Without a network helper to set up between the runtime's create and
+	// start, the monitor does both in one `run --detach` once we have
+	// attached: one runtime process and one state write less.
+	mcfg.RunAtOnce = !deferred && len(mcfg.NetworkCommand) == 0
 	logrus.Debugf("start %s: spawning monitor", c.ID())
 	proc, sock, msg, err := c.rt.spawnMonitor(mcfg, runDir)
 	logrus.Debugf("start %s: monitor reported %+v", c.ID(), msg)
@@ -220,7 +232,7 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 	}
 	if msg.Error != "" {
 		_, _ = proc.Wait()
-		return fail(startError(msg.Error))
+		return fail(startError(msg.Error, filepath.Base(rt.Path)))
 	}
 	prev := c.State
 	c.State = ContainerState{
@@ -234,9 +246,11 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 		c.State.Status = StatusRunning
 		c.State.ExitCode, c.State.FinishedAt, c.State.StartedAt = prev.ExitCode, prev.FinishedAt, time.Now()
 	}
-	if err := c.save(); err != nil {
-		_ = sock.Close()
-		return err
+	if !mcfg.RunAtOnce {
+		if err := c.save(); err != nil {
+			_ = sock.Close()
+			return err
+		}
 	}
 	if deferred {
 		_ = sock.Close()
@@ -246,15 +260,26 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 	if beforeStart != nil {
 		if err := beforeStart(); err != nil {
 			_ = sock.Close() // the monitor deletes the container
+			if mcfg.RunAtOnce {
+				c.State = prev
+				return fail(err)
+			}
 			return err
 		}
 	}
 	msg, err = sendStart(sock)
 	logrus.Debugf("start %s: started %+v", c.ID(), msg)
 	_ = sock.Close()
+	if mcfg.RunAtOnce && err == nil && msg.Error != "" {
+		// the runtime could not create the container: as a failed
+		// create above, nothing ran
+		_, _ = proc.Wait()
+		c.State = prev
+		return fail(startError(msg.Error, filepath.Base(rt.Path)))
+	}
 	if err != nil || msg.Error != "" {
 		if err == nil {
-			err = startError(msg.Error)
+			err = startError(msg.Error, filepath.Base(rt.Path))
 		}
 		_, _ = proc.Wait()
 		c.State.Status = StatusExited
@@ -270,6 +295,7 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 	}
 	_ = proc.Release()
 	c.State.Status = StatusRunning
+	c.State.Pid = msg.Pid
 	if mode != startRestart {
 		c.State.StartedAt = time.Now()
 	}
@@ -314,16 +340,20 @@ func CheckPreserveFDs(n uint) error {
 	return nil
 }
 
-// startError maps the runtime's message to podman's exit codes.
-func startError(msg string) error {
+// startError maps the monitor's message to podman's exit codes and
+// messages. The runtime's own errors come as "RUNTIME: message".
+func startError(msg, runtimeName string) error {
 	code := 125
-	fromRuntime := strings.Contains(msg, " create failed: ") || strings.Contains(msg, " start failed: ")
+	fromRuntime := strings.HasPrefix(msg, runtimeName+": ")
+	lower := strings.ToLower(msg)
 	switch {
 	case !fromRuntime:
-	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+	case strings.Contains(lower, "executable file not found"), strings.Contains(lower, "no such file or directory"):
 		code = 127
-	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "exec format error"):
+		msg += ": OCI runtime attempted to invoke a command that was not found"
+	case strings.Contains(lower, "permission denied"), strings.Contains(lower, "exec format error"):
 		code = 126
+		msg += ": OCI permission denied"
 	}
 	return &StartError{Code: code, Err: errors.New(msg)}
 }

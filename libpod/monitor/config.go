@@ -27,6 +27,12 @@ type Config struct {
 	// Deferred containers (berth init) are started later, on a FrameStart
 	// from an attach client, instead of on "start" from the sync socket.
 	Deferred bool `json:"deferred,omitempty"`
+	// RunAtOnce: the container is created and started by one
+	// `runtime run --detach` once berth says "start" (berth has attached
+	// by then), instead of `create` first and `start` on request: one
+	// runtime process less. Only for containers whose network needs no
+	// set-up between the two (no NetworkCommand).
+	RunAtOnce bool `json:"runAtOnce,omitempty"`
 	// NetworkCommand is started once the container exists, with "{pid}"
 	// replaced by its pid (slirp4netns); it is killed when the container exits.
 	NetworkCommand []string `json:"networkCommand,omitempty"`
@@ -87,6 +93,8 @@ const (
 // Sync messages the monitor writes on fd 3 to the berth process that
 // started it: one JSON line.
 type SyncMessage struct {
+	// Ready (RunAtOnce): the monitor serves attach and waits for "start".
+	Ready   bool   `json:"ready,omitempty"`
 	Pid     int    `json:"pid,omitempty"`
 	Started bool   `json:"started,omitempty"`
 	Error   string `json:"error,omitempty"`

@@ -24,37 +24,19 @@ import (
 // that started it: the monitor reports the pid once the container exists,
 // waits for "start" (sent once berth has recorded the state and attached),
 // starts the container and reports again. If berth dies before saying
-// "start", the container is deleted instead of being left half-made.
+// "start", the container is deleted instead of being left half-made. With
+// RunAtOnce it reports ready first, and creates and starts the container
+// in one step on "start".
 func Run(cfg *Config, sync *os.File) int {
 	m := &monitor{cfg: cfg, hub: newHub(), startRequests: make(chan startRequest)}
-	pid, err := m.create()
-	if err != nil {
-		reply(sync, SyncMessage{Error: err.Error()})
-		m.cleanupStdio()
+	var pid int
+	if cfg.RunAtOnce {
+		var ok bool
+		if pid, ok = m.runWhenAsked(sync); !ok {
+			return 1
+		}
+	} else if pid = m.createAndStart(sync); pid == 0 {
 		return 1
-	}
-	reply(sync, SyncMessage{Pid: pid})
-	if cfg.Deferred {
-		// `berth init`: the container waits, created, until a later
-		// `berth start` asks over the attach socket.
-		_ = sync.Close()
-		if !m.startOnRequest(pid) {
-			return 1
-		}
-	} else {
-		line, err := bufio.NewReader(sync).ReadString('\n')
-		if err != nil || strings.TrimSpace(line) != "start" {
-			m.abort(pid)
-			return 1
-		}
-		if err := m.start(); err != nil {
-			reply(sync, SyncMessage{Error: err.Error()})
-			_ = sync.Close()
-			m.abort(pid)
-			return 1
-		}
-		reply(sync, SyncMessage{Pid: pid, Started: true})
-		_ = sync.Close()
 	}
 	var timeout *time.Timer
 	var timedOut atomicBool
@@ -75,6 +57,71 @@ func Run(cfg *Config, sync *os.File) int {
 	}
 	m.finish(code)
 	return 0
+}
+
+// runWhenAsked (RunAtOnce) serves attach, reports ready, and on "start"
+// creates and starts the container with one `runtime run --detach`. A
+// berth that goes away before saying "start" leaves nothing to undo.
+func (m *monitor) runWhenAsked(sync *os.File) (int, bool) {
+	if err := m.prepare(); err != nil {
+		reply(sync, SyncMessage{Error: err.Error()})
+		m.cleanupStdio()
+		return 0, false
+	}
+	reply(sync, SyncMessage{Ready: true})
+	line, err := bufio.NewReader(sync).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "start" {
+		m.cleanupStdio()
+		return 0, false
+	}
+	pid, err := m.runtimeCreate(true)
+	if err != nil {
+		reply(sync, SyncMessage{Error: err.Error()})
+		_ = sync.Close()
+		m.cleanupStdio()
+		return 0, false
+	}
+	reply(sync, SyncMessage{Pid: pid, Started: true})
+	_ = sync.Close()
+	return pid, true
+}
+
+// createAndStart creates the container, reports its pid, and starts it
+// when asked: at once on "start" from berth, or (Deferred) on a
+// FrameStart from an attach client. It returns 0 when the container did
+// not start (the exit is then already handled).
+func (m *monitor) createAndStart(sync *os.File) int {
+	cfg := m.cfg
+	pid, err := m.create()
+	if err != nil {
+		reply(sync, SyncMessage{Error: err.Error()})
+		m.cleanupStdio()
+		return 0
+	}
+	reply(sync, SyncMessage{Pid: pid})
+	if cfg.Deferred {
+		// `berth init`: the container waits, created, until a later
+		// `berth start` asks over the attach socket.
+		_ = sync.Close()
+		if !m.startOnRequest(pid) {
+			return 0
+		}
+	} else {
+		line, err := bufio.NewReader(sync).ReadString('\n')
+		if err != nil || strings.TrimSpace(line) != "start" {
+			m.abort(pid)
+			return 0
+		}
+		if err := m.start(); err != nil {
+			reply(sync, SyncMessage{Error: err.Error()})
+			_ = sync.Close()
+			m.abort(pid)
+			return 0
+		}
+		reply(sync, SyncMessage{Pid: pid, Started: true})
+		_ = sync.Close()
+	}
+	return pid
 }
 
 type atomicBool struct {
@@ -101,7 +148,7 @@ func reply(sync *os.File, msg SyncMessage) {
 func (m *monitor) start() error {
 	cmd := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("--log", filepath.Join(m.cfg.Bundle, "runtime.log"), "--log-format", "json", "start", m.cfg.ID)...)
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s start failed: %s", filepath.Base(m.cfg.Runtime), runtimeError(filepath.Join(m.cfg.Bundle, "runtime.log"), err))
+		return fmt.Errorf("%s: %s", filepath.Base(m.cfg.Runtime), runtimeError(filepath.Join(m.cfg.Bundle, "runtime.log"), err))
 	}
 	return nil
 }
@@ -178,28 +225,49 @@ type monitor struct {
 // create runs `runtime create` with stdio the monitor owns and returns the
 // container's pid.
 func (m *monitor) create() (int, error) {
+	if err := m.prepare(); err != nil {
+		return 0, err
+	}
+	return m.runtimeCreate(false)
+}
+
+// prepare makes what must exist before the container: the monitor as
+// subreaper, the log, the attach socket and the monitor's pid file.
+func (m *monitor) prepare() error {
 	cfg := m.cfg
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		return 0, fmt.Errorf("becoming subreaper: %w", err)
+		return fmt.Errorf("becoming subreaper: %w", err)
 	}
 	switch cfg.LogDriver {
 	case "k8s-file", "":
 		lw, err := openLog(cfg.LogPath, cfg.LogMaxSize, cfg.LogMaxFiles)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		m.log = lw
 	}
 	if err := m.listen(); err != nil {
-		return 0, err
+		return err
 	}
 	if cfg.MonitorPidFile != "" {
 		if err := os.WriteFile(cfg.MonitorPidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-			return 0, fmt.Errorf("writing the monitor's pid file: %w", err)
+			return fmt.Errorf("writing the monitor's pid file: %w", err)
 		}
 	}
-	args := cfg.runtimeArgs("--log", filepath.Join(cfg.Bundle, "runtime.log"), "--log-format", "json",
-		"create", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile)
+	return nil
+}
+
+// runtimeCreate runs `runtime create` (or, started, `runtime run
+// --detach`) with stdio the monitor owns, sets up the network helper, and
+// returns the container's pid.
+func (m *monitor) runtimeCreate(started bool) (int, error) {
+	cfg := m.cfg
+	op := []string{"create"}
+	if started {
+		op = []string{"run", "--detach"}
+	}
+	args := cfg.runtimeArgs(append(append([]string{"--log", filepath.Join(cfg.Bundle, "runtime.log"), "--log-format", "json"},
+		op...), "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile)...)
 	cmd := exec.Command(cfg.Runtime)
 	if cfg.PreserveFDs > 0 {
 		// fds 3..3+N-1, passed on by berth, become the container's.
@@ -245,7 +313,7 @@ func (m *monitor) create() (int, error) {
 			console.close()
 			<-ptyDone
 		}
-		return 0, fmt.Errorf("%s create failed: %s", filepath.Base(cfg.Runtime), runtimeError(filepath.Join(cfg.Bundle, "runtime.log"), err))
+		return 0, fmt.Errorf("%s: %s", filepath.Base(cfg.Runtime), runtimeError(filepath.Join(cfg.Bundle, "runtime.log"), err))
 	}
 	if console != nil {
 		<-ptyDone
