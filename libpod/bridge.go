@@ -12,6 +12,9 @@ import (
 // created, and records the result before anything else can fail, so that
 // cleanup (even after a crash) can undo it.
 func (c *Container) setupNetwork() error {
+	if c.Config.Network == "slirp4netns" {
+		return c.setupSlirpNetNS()
+	}
 	if c.Config.Network != "bridge" {
 		return nil
 	}
@@ -33,6 +36,10 @@ func (c *Container) setupNetwork() error {
 
 // teardownNetwork undoes setupNetwork; it is idempotent.
 func (c *Container) teardownNetwork() {
+	if c.Config.Network == "slirp4netns" {
+		c.teardownSlirpNetNS()
+		return
+	}
 	if c.Config.Network != "bridge" {
 		return
 	}

@@ -74,10 +74,20 @@ func (m *monitor) runWhenAsked(sync *os.File) (int, bool) {
 		m.cleanupStdio()
 		return 0, false
 	}
-	pid, err := m.runtimeCreate(true)
+	// The helper configures the namespace berth made (no {pid} in its
+	// command) before the container's process starts.
+	err = m.startNetwork(0)
+	if err == nil {
+		err = m.forwardPorts()
+	}
+	pid := 0
+	if err == nil {
+		pid, err = m.runtimeCreate(true)
+	}
 	if err != nil {
 		reply(sync, SyncMessage{Error: err.Error()})
 		_ = sync.Close()
+		m.stopNetwork()
 		m.cleanupStdio()
 		return 0, false
 	}
@@ -331,6 +341,9 @@ func (m *monitor) runtimeCreate(started bool) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bad container pid %q", data)
 	}
+	if started {
+		return pid, nil // its network was set up before (runWhenAsked)
+	}
 	if err := m.startNetwork(pid); err != nil {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		return 0, err
@@ -340,6 +353,15 @@ func (m *monitor) runtimeCreate(started bool) (int, error) {
 		return 0, err
 	}
 	return pid, nil
+}
+
+// stopNetwork ends the network helper, if one runs.
+func (m *monitor) stopNetwork() {
+	if m.network != nil && m.network.Process != nil {
+		_ = m.network.Process.Kill()
+		_, _ = m.network.Process.Wait()
+		m.network = nil
+	}
 }
 
 // runtimeError extracts the runtime's own error message from its JSON log.
@@ -660,10 +682,7 @@ func (m *monitor) finish(code int32) {
 	case <-time.After(2 * time.Second):
 		// Something the container spawned still holds the pipes open.
 	}
-	if m.network != nil && m.network.Process != nil {
-		_ = m.network.Process.Kill()
-		_, _ = m.network.Process.Wait()
-	}
+	m.stopNetwork()
 	if sock := m.cfg.NetworkAPISocket; sock != "" {
 		_ = os.Remove(sock)
 		if dir := filepath.Dir(sock); strings.HasPrefix(filepath.Base(dir), "berth-slirp") {

@@ -163,7 +163,10 @@ func inOtherNetNS(enter, fn func() error) error {
 		}
 		err = fn()
 		if serr := unix.Setns(orig, unix.CLONE_NEWNET); serr != nil {
-			errc <- errors.Join(err, fmt.Errorf("returning to the original network namespace: %w", serr))
+			// Rootless, the host's namespace belongs to the initial
+			// user namespace and cannot be joined again: the thread
+			// stays locked and is discarded, fn's work is done.
+			errc <- err
 			return
 		}
 		runtime.UnlockOSThread()
@@ -194,3 +197,19 @@ func withDirLock(dir string, fn func() error) error {
 	}
 	return fn()
 }
+
+// CreateNetNS creates a network namespace with its loopback up,
+// bind-mounted at path (which must not exist), for a network set up by
+// another program (slirp4netns) before the container starts in it. Its
+// directory is not made a shared mount, unlike createNetNS's:
+// slirp4netns' sandbox makes only "/" private before it detaches the old
+// root, which would unmount the namespace here through a shared peer.
+func CreateNetNS(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return createNetNSIn(path)
+}
+
+// RemoveNetNS undoes CreateNetNS; a missing path is not an error.
+func RemoveNetNS(path string) error { return unmountAndRemove(path) }
