@@ -97,19 +97,68 @@ func TestModifyStateAndRemove(t *testing.T) {
 	}
 }
 
-// BenchmarkProcessLifecycle models one berth invocation: open, one write
-// transaction, close. Used to choose the journal mode (see Open).
+// BenchmarkProcessLifecycle models berth invocations, in each journal
+// mode: open, one write transaction, close (create, rm); open, the three
+// of `run --rm` (add, running, remove), close; open, a read, close (ps).
+// Used to choose the journal mode (see Open).
 func BenchmarkProcessLifecycle(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "state.db")
-	for i := 0; b.Loop(); i++ {
-		db, err := Open(path, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := db.AddContainer(row(fmt.Sprintf("%064x", i), fmt.Sprintf("c%d", i))); err != nil {
-			b.Fatal(err)
-		}
-		_ = db.Close()
+	defer func(m string) { journalMode = m }(journalMode)
+	for _, mode := range []string{"DELETE", "WAL"} {
+		journalMode = mode
+		b.Run(mode+"/one-write", func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "state.db")
+			for i := 0; b.Loop(); i++ {
+				db, err := Open(path, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := db.AddContainer(row(fmt.Sprintf("%064x", i), fmt.Sprintf("c%d", i))); err != nil {
+					b.Fatal(err)
+				}
+				_ = db.Close()
+			}
+		})
+		b.Run(mode+"/run-rm", func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "state.db")
+			for i := 0; b.Loop(); i++ {
+				db, err := Open(path, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				id := fmt.Sprintf("%064x", i)
+				if err := db.AddContainer(row(id, "c")); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.UpdateState(id, []byte(`{"status":"running"}`)); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.RemoveContainer(id); err != nil {
+					b.Fatal(err)
+				}
+				_ = db.Close()
+			}
+		})
+		b.Run(mode+"/read", func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "state.db")
+			db, err := Open(path, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := db.AddContainer(row(fmt.Sprintf("%064x", 1), "c")); err != nil {
+				b.Fatal(err)
+			}
+			_ = db.Close()
+			for b.Loop() {
+				db, err := Open(path, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := db.LookupContainer("c"); err != nil {
+					b.Fatal(err)
+				}
+				_ = db.Close()
+			}
+		})
 	}
 }
 

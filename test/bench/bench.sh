@@ -160,13 +160,39 @@ busybox_in() {
 	as_user $tool $(store "$store") import -q "$WORK/busybox.tar" localhost/bb:latest >/dev/null 2>&1
 }
 
+# The floor of a container start: `runc run` of a prepared rootless bundle
+# (the same busybox rootfs, `runc spec --rootless`, process `true`), as
+# $BENCH_USER. Sets FLOOR_CMD.
+floor_bundle() {
+	local b=$WORK/u/floor
+	mkdir -p "$b/rootfs" && tar -C "$b/rootfs" -xf "$WORK/busybox.tar"
+	chown -R "$BENCH_USER" "$b"
+	(cd "$b" && as_user runc spec --rootless)
+	python3 - "$b/config.json" <<'EOP'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["true"]
+json.dump(c, open(sys.argv[1], "w"))
+EOP
+	FLOOR_CMD="runc --root $b/state run --bundle $b floor"
+}
+
 bench_run() {
 	busybox_in "$BERTH" rb; busybox_in "$PODMAN" rp
+	floor_bundle
 	echo "run --rm IMG true (rootless):"
-	as_user hyperfine -N -w 3 -r 20 --export-json "$WORK/u/run-host.json" \
+	as_user hyperfine -N -w 3 -r 20 --output null --export-json "$WORK/u/run-host.json" \
 		"$BERTH $(store rb) run --rm --network host localhost/bb true" \
-		"$PODMAN $(store rp) run --rm --network host localhost/bb true" >/dev/null 2>&1
+		"$PODMAN $(store rp) run --rm --network host localhost/bb true" \
+		"$FLOOR_CMD" >/dev/null 2>&1
 	echo " --network host:"; report_hyperfine "$WORK/u/run-host.json"
+	python3 - "$WORK/u/run-host.json" <<'EOP'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+b, f = r[0]["median"], r[2]["median"]
+print(f"  floor (runc run of a prepared rootless bundle) {f*1000:.1f} ms; berth/floor = {b/f:.2f}")
+EOP
 	as_user hyperfine -N -w 3 -r 20 --export-json "$WORK/u/run-default.json" \
 		"$BERTH $(store rb) run --rm localhost/bb true" \
 		"$PODMAN $(store rp) run --rm localhost/bb true" >/dev/null 2>&1
