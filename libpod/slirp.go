@@ -13,11 +13,10 @@ import (
 // made first, the monitor starts slirp4netns and then creates and starts
 // the container in one runtime call.
 func (c *Container) setupSlirpNetNS() error {
-	dir, err := c.rt.RunDir()
+	path, err := c.slirpNetNSPath()
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "slirp-netns", c.ID())
 	// left over by a run whose cleanup never happened
 	if err := network.RemoveNetNS(path); err != nil {
 		return fmt.Errorf("removing the old network namespace of %s: %w", c.Name(), err)
@@ -29,14 +28,25 @@ func (c *Container) setupSlirpNetNS() error {
 	return nil
 }
 
-// teardownSlirpNetNS removes what setupSlirpNetNS made; it is idempotent.
+// teardownSlirpNetNS removes what setupSlirpNetNS made, also when the
+// state never recorded it (a berth killed during the start); it is
+// idempotent.
 func (c *Container) teardownSlirpNetNS() {
-	if c.State.Network == nil || c.State.Network.NetNSPath == "" {
-		return
+	path, err := c.slirpNetNSPath()
+	if err == nil {
+		err = network.RemoveNetNS(path)
 	}
-	if err := network.RemoveNetNS(c.State.Network.NetNSPath); err != nil {
+	if err != nil {
 		logrus.Warnf("removing the network namespace of %s: %v", c.Name(), err)
 		return
 	}
 	c.State.Network = nil
+}
+
+func (c *Container) slirpNetNSPath() (string, error) {
+	dir, err := c.rt.RunDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "slirp-netns", c.ID()), nil
 }
