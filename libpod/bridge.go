@@ -13,6 +13,9 @@ import (
 // cleanup (even after a crash) can undo it.
 func (c *Container) setupNetwork() error {
 	if c.Config.Network == "slirp4netns" {
+		if !c.slirpOnOwnNetNS() {
+			return nil
+		}
 		return c.setupSlirpNetNS()
 	}
 	if c.Config.Network != "bridge" {

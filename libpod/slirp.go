@@ -28,6 +28,16 @@ func (c *Container) setupSlirpNetNS() error {
 	return nil
 }
 
+// slirpOnOwnNetNS tells whether slirp4netns gets a namespace made before
+// the container. Not for a container with its own user namespace
+// (--userns keep-id, auto, mappings): the namespace would belong to
+// berth's user namespace, not the container's, which may then not mount
+// /sys; runc makes it then, and slirp4netns joins it between create and
+// start.
+func (c *Container) slirpOnOwnNetNS() bool {
+	return c.Config.UserNS == ""
+}
+
 // teardownSlirpNetNS removes what setupSlirpNetNS made, also when the
 // state never recorded it (a berth killed during the start); it is
 // idempotent.

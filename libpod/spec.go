@@ -60,10 +60,13 @@ func (c *Container) generateSpec(rootfs string, files preparedFiles) (*specs.Spe
 		}
 		o.Network = specgen.Namespace{Mode: specgen.NSPath, Path: c.State.Network.NetNSPath}
 	case "slirp4netns":
-		if c.State.Network == nil || c.State.Network.NetNSPath == "" {
-			return nil, fmt.Errorf("container %s has no network namespace set up", c.Name())
+		o.Network = specgen.Namespace{}
+		if c.slirpOnOwnNetNS() {
+			if c.State.Network == nil || c.State.Network.NetNSPath == "" {
+				return nil, fmt.Errorf("container %s has no network namespace set up", c.Name())
+			}
+			o.Network = specgen.Namespace{Mode: specgen.NSPath, Path: c.State.Network.NetNSPath}
 		}
-		o.Network = specgen.Namespace{Mode: specgen.NSPath, Path: c.State.Network.NetNSPath}
 	default:
 		o.Network = specgen.Namespace{}
 	}

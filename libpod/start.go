@@ -221,11 +221,12 @@ func (c *Container) startLocked(beforeStart func() error, mode startMode) error 
 		_ = rt.Delete(c.ID(), true)
 	}
 	// Unless a network helper must join the container's namespace between
-	// the runtime's create and start (pasta), the monitor does both in one
+	// the runtime's create and start (pasta; slirp4netns for a container
+	// with its own user namespace), the monitor does both in one
 	// `run --detach` once we have attached: one runtime process and one
 	// state write less. slirp4netns is started on the namespace made
 	// beforehand, then the container.
-	mcfg.RunAtOnce = !deferred && (len(mcfg.NetworkCommand) == 0 || c.Config.Network == "slirp4netns")
+	mcfg.RunAtOnce = !deferred && (len(mcfg.NetworkCommand) == 0 || c.Config.Network == "slirp4netns" && c.slirpOnOwnNetNS())
 	logrus.Debugf("start %s: spawning monitor", c.ID())
 	proc, sock, msg, err := c.rt.spawnMonitor(mcfg, runDir)
 	logrus.Debugf("start %s: monitor reported %+v", c.ID(), msg)
@@ -402,12 +403,17 @@ func (c *Container) monitorConfig(runDir string) (*monitor.Config, error) {
 			}
 			api = filepath.Join(dir, "api.sock")
 		}
-		if c.State.Network == nil || c.State.Network.NetNSPath == "" {
-			return nil, fmt.Errorf("container %s has no network namespace set up", c.Name())
-		}
 		cfg.NetworkCommand = []string{slirp, "--configure", "--mtu=65520", "--disable-host-loopback",
-			"--enable-sandbox", "--enable-seccomp", "--ready-fd=3", "--api-socket", api,
-			"--netns-type=path", c.State.Network.NetNSPath, "tap0"}
+			"--enable-sandbox", "--enable-seccomp", "--ready-fd=3", "--api-socket", api}
+		if c.slirpOnOwnNetNS() {
+			if c.State.Network == nil || c.State.Network.NetNSPath == "" {
+				return nil, fmt.Errorf("container %s has no network namespace set up", c.Name())
+			}
+			cfg.NetworkCommand = append(cfg.NetworkCommand, "--netns-type=path", c.State.Network.NetNSPath, "tap0")
+		} else {
+			// the container's own, made by the runtime's create
+			cfg.NetworkCommand = append(cfg.NetworkCommand, "{pid}", "tap0")
+		}
 		cfg.NetworkReadyFD = 3
 		cfg.NetworkAPISocket = api
 		for _, p := range c.Config.Ports {
