@@ -34,6 +34,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -334,7 +335,7 @@ func (r *Runtime) putStreamLayer(ctx context.Context, rawSource types.ImageSourc
 		size = l.info.Size // the manifest's size is what the digest covers
 	}
 	bar := progress.blob(l.info)
-	comp, err := newVerifyingReader(bar.proxy(stream), "blob "+l.info.Digest.String(), l.info.Digest, size)
+	comp, err := newVerifyingReader(bar.proxy(stream), "blob", l.info.Digest, size)
 	if err != nil {
 		bar.abort()
 		return err
@@ -344,8 +345,9 @@ func (r *Runtime) putStreamLayer(ctx context.Context, rawSource types.ImageSourc
 		bar.abort()
 		return fmt.Errorf("copying layer %s: %w", l.info.Digest, err)
 	}
-	defer func() { _ = decompressed.Close() }()
-	uncomp, err := newVerifyingReader(decompressed, "layer "+l.info.Digest.String()+" uncompressed", l.diffID, -1)
+	closeDecompressor := sync.OnceFunc(func() { _ = decompressed.Close() })
+	defer closeDecompressor()
+	uncomp, err := newVerifyingReader(decompressed, "uncompressed layer", l.diffID, -1)
 	if err != nil {
 		bar.abort()
 		return err
@@ -363,7 +365,22 @@ func (r *Runtime) putStreamLayer(ctx context.Context, rawSource types.ImageSourc
 	}, diff)
 	if err != nil && !errors.Is(err, storage.ErrDuplicateID) {
 		bar.abort()
-		return fmt.Errorf("copying layer %s: writing layer %s: %w", l.info.Digest, l.id, err)
+		if diff.err != nil && (errors.Is(diff.err, ErrDigestMismatch) || errors.Is(err, diff.err)) {
+			err = diff.err // ours, not storage's rewording of it
+		} else {
+			// A corrupted blob usually breaks the decompressor or the tar
+			// reader before its end: read the rest of the blob (up to its
+			// size; the decompressor's read-ahead stopped first) to report
+			// the real cause rather than their complaint.
+			closeDecompressor()
+			if comp.err == nil {
+				_, _ = io.Copy(io.Discard, comp)
+			}
+			if errors.Is(comp.err, ErrDigestMismatch) {
+				err = comp.err
+			}
+		}
+		return fmt.Errorf("copying layer %s: %w", l.info.Digest, err)
 	}
 	if err == nil && !(comp.Verified() && uncomp.Verified()) {
 		// storage stopped reading before the end: what it stored is unverified
@@ -385,20 +402,32 @@ type layerStream struct {
 	ctx    context.Context
 	uncomp *verifyingReader
 	comp   *verifyingReader
+	err    error // the first error returned
 }
 
 func (s *layerStream) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	if err := s.ctx.Err(); err != nil {
+		s.err = err
 		return 0, err
 	}
 	n, err := s.uncomp.Read(p)
-	if err == io.EOF {
+	switch {
+	case err == nil:
+		return n, nil
+	case err == io.EOF:
 		if _, cerr := io.Copy(io.Discard, s.comp); cerr != nil {
-			return n, cerr
+			err = cerr
+		} else if !s.comp.Verified() {
+			err = fmt.Errorf("%s %w: the decompressor stopped before its end", s.comp.what, ErrDigestMismatch)
 		}
-		if !s.comp.Verified() {
-			return n, fmt.Errorf("%s: %w", s.comp.what, ErrDigestMismatch)
-		}
+	case s.comp.err != nil && s.comp.err != io.EOF:
+		err = s.comp.err // the decompressor's wrapping of it
+	}
+	if err != io.EOF {
+		s.err = err
 	}
 	return n, err
 }

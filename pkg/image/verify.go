@@ -21,7 +21,7 @@ var ErrDigestMismatch = errors.New("digest mismatch")
 // storage.PutLayer does) therefore never commits unverified data.
 type verifyingReader struct {
 	r        io.Reader
-	what     string // "blob sha256:…", for messages
+	what     string // "blob", "uncompressed layer": what the messages say is wrong
 	want     digest.Digest
 	size     int64 // -1: unknown
 	h        hash.Hash
@@ -33,7 +33,7 @@ type verifyingReader struct {
 // newVerifyingReader checks want's format and returns the reader.
 func newVerifyingReader(r io.Reader, what string, want digest.Digest, size int64) (*verifyingReader, error) {
 	if err := want.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: invalid digest %q: %w", what, want, err)
+		return nil, fmt.Errorf("%s: invalid expected digest %q: %w", what, want, err)
 	}
 	return &verifyingReader{r: r, what: what, want: want, size: size, h: want.Algorithm().Hash()}, nil
 }
@@ -46,7 +46,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	v.n += int64(n)
 	if v.size >= 0 && v.n > v.size {
-		err = fmt.Errorf("%s: %w: more than the expected %d bytes", v.what, ErrDigestMismatch, v.size)
+		err = fmt.Errorf("%s %w: more than the expected %d bytes", v.what, ErrDigestMismatch, v.size)
 	} else if err == io.EOF {
 		err = v.check()
 	}
@@ -59,11 +59,11 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 // check is called at EOF: io.EOF if everything matched.
 func (v *verifyingReader) check() error {
 	if v.size >= 0 && v.n != v.size {
-		return fmt.Errorf("%s: %w: got %d bytes, expected %d", v.what, ErrDigestMismatch, v.n, v.size)
+		return fmt.Errorf("%s %w: expected %d bytes, got %d", v.what, ErrDigestMismatch, v.size, v.n)
 	}
 	got := digest.NewDigest(v.want.Algorithm(), v.h)
 	if got != v.want {
-		return fmt.Errorf("%s: %w: got %s", v.what, ErrDigestMismatch, got)
+		return fmt.Errorf("%s %w: expected %s, got %s", v.what, ErrDigestMismatch, v.want, got)
 	}
 	v.verified = true
 	return io.EOF
