@@ -121,7 +121,7 @@ func (r *Runtime) pullStream(ctx context.Context, pc *signature.PolicyContext, s
 func (r *Runtime) streamSingle(ctx context.Context, pc *signature.PolicyContext, rawSource types.ImageSource, unparsedTop *image.UnparsedImage, topManifest []byte, unparsed *image.UnparsedImage, destName reference.Named, sys *types.SystemContext, opts CopyOptions) (*storage.Image, error) {
 	// policy.json, before reading anything else about the image (as copy.Image)
 	if allowed, err := pc.IsRunningImageAllowed(ctx, unparsed); !allowed || err != nil {
-		return nil, fmt.Errorf("Source image rejected: %w", err)
+		return nil, fmt.Errorf("Source image rejected: %w", err) //nolint:staticcheck // c/image's message, verbatim
 	}
 	manBlob, manMIME, err := unparsed.Manifest(ctx)
 	if err != nil {
@@ -363,6 +363,8 @@ func (r *Runtime) putStreamLayer(ctx context.Context, rawSource types.ImageSourc
 		OriginalSize:       sizePtr,
 		UncompressedDigest: l.diffID,
 	}, diff)
+	// the decompressor's read-ahead reads comp: stop it before looking at comp
+	closeDecompressor()
 	if err != nil && !errors.Is(err, storage.ErrDuplicateID) {
 		bar.abort()
 		if diff.err != nil && (errors.Is(diff.err, ErrDigestMismatch) || errors.Is(err, diff.err)) {
@@ -370,9 +372,7 @@ func (r *Runtime) putStreamLayer(ctx context.Context, rawSource types.ImageSourc
 		} else {
 			// A corrupted blob usually breaks the decompressor or the tar
 			// reader before its end: read the rest of the blob (up to its
-			// size; the decompressor's read-ahead stopped first) to report
-			// the real cause rather than their complaint.
-			closeDecompressor()
+			// size) to report the real cause rather than their complaint.
 			if comp.err == nil {
 				_, _ = io.Copy(io.Discard, comp)
 			}
@@ -459,12 +459,12 @@ func (r *Runtime) copyLocalLayer(l *streamLayer, from *storage.Layer) error {
 	}
 	tmp, err := os.CreateTemp(r.store.GraphRoot(), "berth-layer-*.tar")
 	if err != nil {
-		diff.Close()
+		_ = diff.Close()
 		return fmt.Errorf("creating temporary file: %w", err)
 	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
 	_, err = io.Copy(tmp, diff)
-	diff.Close()
+	_ = diff.Close()
 	if err != nil {
 		return fmt.Errorf("copying layer %q to a temporary file: %w", from.ID, err)
 	}

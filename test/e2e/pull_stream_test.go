@@ -94,7 +94,9 @@ func TestPullStreamCorruptBlob(t *testing.T) {
 		if _, err := f.WriteAt([]byte("corrupted by the e2e test"), fileSize(t, layer)/2); err != nil {
 			t.Fatal(err)
 		}
-		f.Close()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
 
 		r = e.BerthFail(125, "pull", "--tls-verify=false", ref)
 		if !strings.Contains(r.Stderr, "digest mismatch") || !strings.Contains(r.Stderr, layerDigest) {
@@ -114,12 +116,13 @@ func pushRaw(t *testing.T, reg *Registry, repo string, diffID string) string {
 	if err := tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
 		t.Fatal(err)
 	}
-	tw.Write(content)
-	tw.Close()
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(tarBuf.Bytes())
-	zw.Close()
+	for _, err := range []error{must(tw.Write(content)), tw.Close(), must(zw.Write(tarBuf.Bytes())), zw.Close()} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	if diffID == "" {
 		diffID = sha256Digest(tarBuf.Bytes())
 	}
@@ -130,7 +133,7 @@ func pushRaw(t *testing.T, reg *Registry, repo string, diffID string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		loc := resp.Header.Get("Location")
 		if !strings.HasPrefix(loc, "http") {
 			loc = "http://" + reg.Addr + loc
@@ -146,7 +149,7 @@ func pushRaw(t *testing.T, reg *Registry, repo string, diffID string) string {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("uploading blob %s: %s %s", d, resp.Status, body)
 		}
@@ -164,12 +167,14 @@ func pushRaw(t *testing.T, reg *Registry, repo string, diffID string) string {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("uploading manifest: %s %s", resp.Status, body)
 	}
 	return reg.Addr + "/" + repo + ":latest"
 }
+
+func must(_ int, err error) error { return err }
 
 func sha256Digest(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b)) }
 
@@ -238,7 +243,7 @@ func shortRunRoot(t *testing.T, runRoot string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		addSuiteCleanup(func() { os.RemoveAll(dir) })
+		addSuiteCleanup(func() { _ = os.RemoveAll(dir) })
 		if err := os.Chmod(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
