@@ -42,10 +42,13 @@ func storeLayers(t *testing.T, e *Env) (ids []string, tarSplits []string) {
 	return ids, tarSplits
 }
 
-// mustHaveNoLayers fails if a failed pull left a layer (complete or not).
-func mustHaveNoLayers(t *testing.T, e *Env) {
+// noImagesNoLayers fails if a (failed) pull left an image or a layer,
+// complete or not: in the layer store's records, tar-split files or the
+// driver's directories (faults_test.go's mustHaveNoLayers).
+func noImagesNoLayers(t *testing.T, e *Env) {
 	t.Helper()
 	e.mustBeEmpty()
+	e.mustHaveNoLayers(t)
 	if ids, files := storeLayers(t, e); len(ids) != 0 || len(files) != 0 {
 		t.Errorf("after a failed pull the store holds layers %q (tar-split files %q), want none", ids, files)
 	}
@@ -77,7 +80,7 @@ func TestPullStreamCorruptBlob(t *testing.T) {
 			t.Errorf("run of the pulled image printed %q, want \"streamed\"", out)
 		}
 		e.BerthOK("rmi", ref)
-		mustHaveNoLayers(t, e)
+		noImagesNoLayers(t, e)
 
 		// the layer is the largest blob; flip bytes in its middle, keeping its size
 		blobs, _ := filepath.Glob(filepath.Join(reg.Dir, "data/docker/registry/v2/blobs/sha256/*/*/data"))
@@ -102,7 +105,7 @@ func TestPullStreamCorruptBlob(t *testing.T) {
 		if !strings.Contains(r.Stderr, "digest mismatch") || !strings.Contains(r.Stderr, layerDigest) {
 			t.Errorf("pull of a corrupted blob: want a digest mismatch naming %s:\n%s", layerDigest, r.describe())
 		}
-		mustHaveNoLayers(t, e)
+		noImagesNoLayers(t, e)
 	})
 }
 
@@ -198,7 +201,7 @@ func TestPullStreamDiffIDMismatch(t *testing.T) {
 		if !strings.Contains(r.Stderr, "uncompressed layer digest mismatch") || !strings.Contains(r.Stderr, wrong) {
 			t.Errorf("pull of an image whose config lies about its layer: want an uncompressed digest mismatch naming %s:\n%s", wrong, r.describe())
 		}
-		mustHaveNoLayers(t, e)
+		noImagesNoLayers(t, e)
 
 		r = e.BerthOK("--log-level=debug", "pull", "--tls-verify=false", good)
 		usesStreamingPull(t, r)
@@ -207,7 +210,7 @@ func TestPullStreamDiffIDMismatch(t *testing.T) {
 			t.Errorf("after pulling a one-layer image, the store has layers %q", ids)
 		}
 		e.BerthOK("rmi", id)
-		mustHaveNoLayers(t, e)
+		noImagesNoLayers(t, e)
 	})
 }
 
@@ -261,7 +264,7 @@ func TestPullStreamSharedWithPodman(t *testing.T) {
 	forEachMode(t, func(t *testing.T, e *Env) {
 		ref, id := e.pushBusybox(reg) // also makes the store, for podman's flags
 		e.BerthOK("rmi", busyboxName)
-		mustHaveNoLayers(t, e)
+		noImagesNoLayers(t, e)
 
 		// podman pulls; berth's pull of the same image reuses its layer
 		if r := podman(t, e, "pull", "-q", "--tls-verify=false", ref); r.ExitCode != 0 {
@@ -286,7 +289,7 @@ func TestPullStreamSharedWithPodman(t *testing.T) {
 			t.Errorf("run printed %q, want \"shared\"", out)
 		}
 		e.BerthOK("rmi", ref)
-		mustHaveNoLayers(t, e)
+		noImagesNoLayers(t, e)
 
 		// berth pulls; podman reads the image (and its layer) berth stored
 		e.BerthOK("pull", "-q", "--tls-verify=false", ref)
@@ -307,6 +310,6 @@ func TestPullStreamSharedWithPodman(t *testing.T) {
 			t.Errorf("podman pull of an image berth pulled changed the layers from %q to %q", before, after)
 		}
 		e.BerthOK("rmi", ref)
-		mustHaveNoLayers(t, e)
+		noImagesNoLayers(t, e)
 	})
 }
