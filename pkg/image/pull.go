@@ -20,6 +20,7 @@ import (
 
 	"github.com/berth-containers/berth/pkg/parse"
 	"github.com/opencontainers/go-digest"
+	"github.com/sirupsen/logrus"
 )
 
 // CopyOptions are the registry-facing options shared by pull and push.
@@ -161,6 +162,14 @@ func (r *Runtime) pullFrom(ctx context.Context, src types.ImageReference, destNa
 		return nil, err
 	}
 	defer func() { _ = pc.Destroy() }()
+	if src.Transport().Name() == docker.Transport.Name() {
+		img, err := r.pullStream(ctx, pc, src, dest, sys, opts)
+		var fb *fallbackError
+		if !errors.As(err, &fb) {
+			return img, err
+		}
+		logrus.Debugf("Pulling %s with copy.Image: %v", transports.ImageName(src), err)
+	}
 	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{
 		ReportWriter:     opts.Progress,
 		SourceCtx:        sys,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
 #
-#   test/bench/bench.sh [pull|version|images|run|build|copy10k|all]
+#   test/bench/bench.sh [pull|pullcpu|version|images|run|build|copy10k|all]
 #   BASELINE=/path/to/older/bin/berth test/bench/bench.sh baseline
 #       (this berth against an older build, e.g. the previous commit's, on the
 #       run, create and ps paths; berth-monitor must be beside that binary)
@@ -326,6 +326,56 @@ bench_baseline() {
 	wipe rb; wipe ro
 }
 
+# pull, interleaved per round: the floor, berth, podman and (with
+# BASELINE=/path/to/older/berth) an older berth; wall and CPU (user+sys,
+# children included) medians. CPU time is much less sensitive than wall
+# time to what else the machine runs.
+bench_pullcpu() {
+	start_registry
+	local tar img=$REG/debian:bookworm
+	tar=$(debian_tar)
+	"$BERTH" --root "$WORK/seed/root" --runroot "$WORK/seed/run" import -q "$tar" "$img" >/dev/null
+	"$BERTH" --root "$WORK/seed/root" --runroot "$WORK/seed/run" push -q --tls-verify=false "$img"
+	local layer old=${BASELINE:-}
+	layer=$(ls -S "$WORK"/registry/docker/registry/v2/blobs/sha256/*/*/data | head -1)
+	if [ -n "$old" ]; then
+		mkdir -p "$WORK/old"
+		install -m 755 "$old" "$WORK/old/berth"
+		old=$WORK/old/berth
+	fi
+	local tools=(floor berth podman) t
+	[ -n "$old" ] && tools+=(baseline)
+	: > "$WORK/u/pullcpu.txt"; chown "$BENCH_USER" "$WORK/u/pullcpu.txt"
+	for i in $(seq "$RUNS"); do
+		for t in "${tools[@]}"; do
+			wipe b; rm -rf "$WORK/floor"; mkdir -p "$WORK/floor"; sync
+			case $t in
+			floor) /usr/bin/time -f "$t %e %U %S" -a -o "$WORK/u/pullcpu.txt" sh -c "zcat '$layer' | tar -x -C '$WORK/floor'" ;;
+			berth) as_user /usr/bin/time -f "$t %e %U %S" -a -o "$WORK/u/pullcpu.txt" "$BERTH" $(store b) pull -q --tls-verify=false "$img" >/dev/null ;;
+			baseline) as_user /usr/bin/time -f "$t %e %U %S" -a -o "$WORK/u/pullcpu.txt" "$old" $(store b) pull -q --tls-verify=false "$img" >/dev/null ;;
+			podman) as_user /usr/bin/time -f "$t %e %U %S" -a -o "$WORK/u/pullcpu.txt" $PODMAN $(store b) pull -q --tls-verify=false "$img" >/dev/null 2>&1 ;;
+			esac
+		done
+	done
+	wipe b
+	echo "pull debian (~200 MB, rootless, empty store, interleaved, median of $RUNS): wall s, cpu (user+sys) s"
+	python3 - "$WORK/u/pullcpu.txt" <<'EOP'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 4:
+        rows.setdefault(f[0], []).append((float(f[1]), float(f[2]) + float(f[3])))
+med = {t: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for t, v in rows.items()}
+for t, v in rows.items():
+    print(f"  {t:8} wall {med[t][0]:.2f}  cpu {med[t][1]:.2f}   runs: " + " ".join(f"{w:.2f}/{c:.2f}" for w, c in v))
+b = med["berth"]
+for o in ("floor", "podman", "baseline"):
+    if o in med:
+        print(f"  berth/{o}: wall {b[0]/med[o][0]:.2f}  cpu {b[1]/med[o][1]:.2f}")
+EOP
+}
+
 report_hyperfine() {
 	python3 - "$@" <<'EOP'
 import json, sys
@@ -338,6 +388,7 @@ EOP
 
 case $WHAT in
 pull) bench_pull ;;
+pullcpu) bench_pullcpu ;;
 run) bench_run ;;
 version) bench_version ;;
 images) bench_images ;;
@@ -345,5 +396,5 @@ build) bench_build ;;
 baseline) bench_baseline ;;
 copy10k) bench_copy10k ;;
 all) bench_version; bench_images; bench_run; bench_build; bench_copy10k; bench_pull ;;
-*) echo "usage: $0 [pull|version|images|run|build|copy10k|baseline|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [pull|pullcpu|version|images|run|build|copy10k|baseline|all]" >&2; exit 2 ;;
 esac
