@@ -21,6 +21,7 @@ package network
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -156,7 +157,7 @@ func (m *Manager) Setup(ctx context.Context, containerID, name string, ports []P
 		_ = removeNetNS(nsPath)
 		return nil, err
 	}
-	res, err := m.cni.AddNetworkList(ctx, list, rt)
+	res, err := m.cni.AddNetworkList(ctx, pluginsFor(list, rt), rt)
 	if err != nil {
 		// Undo whatever the plugins that ran did (IPAM, iptables).
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -262,7 +263,94 @@ func (m *Manager) del(ctx context.Context, list *libcni.NetworkConfigList, rt *l
 			}
 		}
 	}
-	return m.cni.DelNetworkList(ctx, list, rt)
+	return m.cni.DelNetworkList(ctx, pluginsFor(list, rt), rt)
+}
+
+// pluginsFor returns list without the plugins that do nothing for this
+// container, which would only cost an exec each (a Go binary: about as much
+// as one of the iptables runs that the bridge and firewall plugins make):
+// portmap when the container publishes no port (it then returns its
+// prevResult on ADD and nothing on DEL), and a tuning plugin without any
+// setting (podman's default: it enters the namespace and changes nothing on
+// ADD, and on DEL restores a backup that only settings make). The list's
+// Bytes stay the whole definition: libcni caches them, and a teardown from
+// the cache filters the same way with the cached runtime config.
+func pluginsFor(list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) *libcni.NetworkConfigList {
+	var keep []*libcni.PluginConfig
+	for _, p := range list.Plugins {
+		if !noOpPlugin(p, rt) {
+			keep = append(keep, p)
+		}
+	}
+	if len(keep) == len(list.Plugins) {
+		return list
+	}
+	out := *list
+	out.Plugins = keep
+	return &out
+}
+
+// noOpPlugin says whether plugin p would neither change anything nor its
+// prevResult for rt. Only plugins whose whole configuration is known are:
+// anything else in their definition keeps them.
+func noOpPlugin(p *libcni.PluginConfig, rt *libcni.RuntimeConf) bool {
+	if p.Network == nil {
+		return false
+	}
+	var conf map[string]json.RawMessage
+	if err := json.Unmarshal(p.Bytes, &conf); err != nil {
+		return false
+	}
+	// The runtime config libcni would inject: capabilities the plugin
+	// declares and rt provides.
+	injected := func(capability string) bool {
+		if !p.Network.Capabilities[capability] {
+			return false
+		}
+		v, ok := rt.CapabilityArgs[capability]
+		if !ok || v == nil {
+			return false
+		}
+		switch l := v.(type) {
+		case []portMapEntry: // set up by this process
+			return len(l) > 0
+		case []interface{}: // read back from libcni's cache
+			return len(l) > 0
+		}
+		return true
+	}
+	only := func(allowed ...string) bool {
+		for k := range conf {
+			ok := false
+			for _, a := range allowed {
+				ok = ok || k == a
+			}
+			if !ok {
+				return false
+			}
+		}
+		return true
+	}
+	switch p.Network.Type {
+	case "portmap":
+		// Its mappings come from the runtime config only: none injected
+		// and none written in the definition.
+		_, static := conf["runtimeConfig"]
+		return !static && !injected("portMappings")
+	case "tuning":
+		for capability := range p.Network.Capabilities {
+			if injected(capability) {
+				return false
+			}
+		}
+		for _, a := range rt.Args {
+			if strings.EqualFold(a[0], "MAC") {
+				return false
+			}
+		}
+		return only("type", "name", "cniVersion", "capabilities")
+	}
+	return false
 }
 
 // portMapEntry is the CNI portMappings capability argument.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containernetworking/cni/libcni"
 	"go.podman.io/storage/pkg/stringid"
 	"golang.org/x/sys/unix"
 )
@@ -564,5 +565,61 @@ func TestMissingPlugins(t *testing.T) {
 	}
 	if fileExists(m.NetNSPath(id)) {
 		t.Errorf("netns remains")
+	}
+}
+
+// pluginsFor leaves out portmap without mappings and an empty tuning, and
+// nothing else; from the cached runtime config (JSON) as from a fresh one.
+func TestPluginsFor(t *testing.T) {
+	types := func(l *libcni.NetworkConfigList) string {
+		var s []string
+		for _, p := range l.Plugins {
+			s = append(s, p.Network.Type)
+		}
+		return strings.Join(s, ",")
+	}
+	def, err := libcni.NetworkConfFromBytes([]byte(defaultConflist))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Manager{}
+	ports := []PortMapping{{HostPort: 8080, ContainerPort: 80}}
+	cached := &libcni.RuntimeConf{CapabilityArgs: map[string]interface{}{}}
+	if err := json.Unmarshal([]byte(`{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}`), &cached.CapabilityArgs); err != nil {
+		t.Fatal(err)
+	}
+	custom := `{"cniVersion":"0.4.0","name":"x","plugins":[
+		{"type":"bridge","bridge":"b0","ipam":{"type":"host-local","subnet":"10.99.0.0/16"}},
+		{"type":"portmap","capabilities":{"portMappings":true},"runtimeConfig":{"portMappings":[{"hostPort":1,"containerPort":1,"protocol":"tcp"}]}},
+		{"type":"tuning","sysctl":{"net.ipv4.conf.IFNAME.arp_filter":"1"}},
+		{"type":"tuning","capabilities":{"mac":true}}]}`
+	cl, err := libcni.NetworkConfFromBytes([]byte(custom))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		what string
+		list *libcni.NetworkConfigList
+		rt   *libcni.RuntimeConf
+		want string
+	}{
+		{"no ports", def, m.runtimeConf("id", "n", "/ns", nil), "bridge,firewall"},
+		{"ports", def, m.runtimeConf("id", "n", "/ns", ports), "bridge,portmap,firewall"},
+		{"ports from the cache", def, cached, "bridge,portmap,firewall"},
+		{"cache without ports", def, &libcni.RuntimeConf{}, "bridge,firewall"},
+		{"MAC in CNI_ARGS", def, &libcni.RuntimeConf{Args: [][2]string{{"MAC", "02:00:00:00:00:01"}}}, "bridge,firewall,tuning"},
+		{"static mappings, settings, mac capability unused", cl, &libcni.RuntimeConf{}, "bridge,portmap,tuning"},
+		{"mac given", cl, &libcni.RuntimeConf{CapabilityArgs: map[string]interface{}{"mac": "02:00:00:00:00:01"}}, "bridge,portmap,tuning,tuning"},
+	} {
+		got := pluginsFor(tc.list, tc.rt)
+		if types(got) != tc.want {
+			t.Errorf("%s: plugins %s, want %s", tc.what, types(got), tc.want)
+		}
+		if string(got.Bytes) != string(tc.list.Bytes) || got.Name != tc.list.Name || got.CNIVersion != tc.list.CNIVersion {
+			t.Errorf("%s: the list's name, version or bytes changed", tc.what)
+		}
+	}
+	if len(def.Plugins) != 4 {
+		t.Errorf("pluginsFor changed its argument: %d plugins", len(def.Plugins))
 	}
 }
