@@ -27,7 +27,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-containers/berth/rootless"
@@ -263,7 +265,78 @@ func (m *Manager) del(ctx context.Context, list *libcni.NetworkConfigList, rt *l
 			}
 		}
 	}
-	return m.cni.DelNetworkList(ctx, pluginsFor(list, rt), rt)
+	return m.delPlugins(ctx, pluginsFor(list, rt), rt)
+}
+
+// delPlugins runs DEL of list's plugins: those that only remove iptables
+// rules they find from the previous result or the container ID (firewall,
+// portmap) each at the same time as the others, which keep their reverse
+// order. Every group reads the previous result from its own copy of the
+// cache entry, and the entry itself is removed only once all succeeded, so
+// that a failed DEL can be retried with it as libcni's own DelNetworkList
+// allows. The caller holds the CNI lock: no other berth process can be
+// handed the container's address until all are done.
+func (m *Manager) delPlugins(ctx context.Context, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) error {
+	var seq, par []*libcni.PluginConfig
+	for i, p := range list.Plugins {
+		if i > 0 && p.Network != nil && (p.Network.Type == "firewall" || p.Network.Type == "portmap") {
+			par = append(par, p)
+		} else {
+			seq = append(seq, p)
+		}
+	}
+	if len(par) == 0 {
+		return m.cni.DelNetworkList(ctx, list, rt)
+	}
+	entry := filepath.Join(m.cfg.RunDir, "cni", "results", list.Name+"-"+rt.ContainerID+"-"+rt.IfName)
+	cached, err := os.ReadFile(entry)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reading the CNI cache: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(m.cfg.RunDir, "cni"), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(m.cfg.RunDir, "cni"), ".del-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	groups := [][]*libcni.PluginConfig{seq}
+	for _, p := range par {
+		groups = append(groups, []*libcni.PluginConfig{p})
+	}
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		dir := filepath.Join(tmp, strconv.Itoa(i))
+		if cached != nil {
+			if err := os.MkdirAll(filepath.Join(dir, "results"), 0o700); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "results", filepath.Base(entry)), cached, 0o600); err != nil {
+				return err
+			}
+		}
+		sub := *list
+		sub.Plugins = g
+		cni := libcni.NewCNIConfigWithCacheDir(m.cfg.PluginDirs, dir, newExec())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = cni.DelNetworkList(ctx, &sub, rt)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := os.Remove(entry); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing the CNI cache entry: %w", err)
+	}
+	return nil
 }
 
 // pluginsFor returns list without the plugins that do nothing for this
