@@ -9,8 +9,10 @@ import (
 )
 
 // setupNetwork joins a rootful container to the CNI bridge before it is
-// created, and records the result before anything else can fail, so that
-// cleanup (even after a crash) can undo it.
+// created. The result is kept in memory and saved with the rest of the
+// start: it need not be saved on its own first, because cleanup undoes it
+// without it too (after a crash before the start is saved, Teardown finds
+// the network from libcni's cache and the namespace from the container ID).
 func (c *Container) setupNetwork() error {
 	if c.Config.Network == "slirp4netns" {
 		if !c.slirpOnOwnNetNS() {
@@ -34,7 +36,7 @@ func (c *Container) setupNetwork() error {
 		return fmt.Errorf("setting up the network of %s: %w", c.Name(), err)
 	}
 	c.State.Network = st
-	return c.save()
+	return nil
 }
 
 // teardownNetwork undoes setupNetwork; it is idempotent.

@@ -21,12 +21,15 @@ package network
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-containers/berth/rootless"
@@ -156,7 +159,7 @@ func (m *Manager) Setup(ctx context.Context, containerID, name string, ports []P
 		_ = removeNetNS(nsPath)
 		return nil, err
 	}
-	res, err := m.cni.AddNetworkList(ctx, list, rt)
+	res, err := m.cni.AddNetworkList(ctx, pluginsFor(list, rt), rt)
 	if err != nil {
 		// Undo whatever the plugins that ran did (IPAM, iptables).
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -262,7 +265,165 @@ func (m *Manager) del(ctx context.Context, list *libcni.NetworkConfigList, rt *l
 			}
 		}
 	}
-	return m.cni.DelNetworkList(ctx, list, rt)
+	return m.delPlugins(ctx, pluginsFor(list, rt), rt)
+}
+
+// delPlugins runs DEL of list's plugins: those that only remove iptables
+// rules they find from the previous result or the container ID (firewall,
+// portmap) each at the same time as the others, which keep their reverse
+// order. Every group reads the previous result from its own copy of the
+// cache entry, and the entry itself is removed only once all succeeded, so
+// that a failed DEL can be retried with it as libcni's own DelNetworkList
+// allows. The caller holds the CNI lock: no other berth process can be
+// handed the container's address until all are done.
+func (m *Manager) delPlugins(ctx context.Context, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) error {
+	var seq, par []*libcni.PluginConfig
+	for i, p := range list.Plugins {
+		if i > 0 && p.Network != nil && (p.Network.Type == "firewall" || p.Network.Type == "portmap") {
+			par = append(par, p)
+		} else {
+			seq = append(seq, p)
+		}
+	}
+	if len(par) == 0 {
+		return m.cni.DelNetworkList(ctx, list, rt)
+	}
+	entry := filepath.Join(m.cfg.RunDir, "cni", "results", list.Name+"-"+rt.ContainerID+"-"+rt.IfName)
+	cached, err := os.ReadFile(entry)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reading the CNI cache: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(m.cfg.RunDir, "cni"), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(m.cfg.RunDir, "cni"), ".del-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	groups := [][]*libcni.PluginConfig{seq}
+	for _, p := range par {
+		groups = append(groups, []*libcni.PluginConfig{p})
+	}
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		dir := filepath.Join(tmp, strconv.Itoa(i))
+		if cached != nil {
+			if err := os.MkdirAll(filepath.Join(dir, "results"), 0o700); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "results", filepath.Base(entry)), cached, 0o600); err != nil {
+				return err
+			}
+		}
+		sub := *list
+		sub.Plugins = g
+		cni := libcni.NewCNIConfigWithCacheDir(m.cfg.PluginDirs, dir, newExec())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = cni.DelNetworkList(ctx, &sub, rt)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := os.Remove(entry); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing the CNI cache entry: %w", err)
+	}
+	return nil
+}
+
+// pluginsFor returns list without the plugins that do nothing for this
+// container, which would only cost an exec each (a Go binary: about as much
+// as one of the iptables runs that the bridge and firewall plugins make):
+// portmap when the container publishes no port (it then returns its
+// prevResult on ADD and nothing on DEL), and a tuning plugin without any
+// setting (podman's default: it enters the namespace and changes nothing on
+// ADD, and on DEL restores a backup that only settings make). The list's
+// Bytes stay the whole definition: libcni caches them, and a teardown from
+// the cache filters the same way with the cached runtime config.
+func pluginsFor(list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) *libcni.NetworkConfigList {
+	var keep []*libcni.PluginConfig
+	for _, p := range list.Plugins {
+		if !noOpPlugin(p, rt) {
+			keep = append(keep, p)
+		}
+	}
+	if len(keep) == len(list.Plugins) {
+		return list
+	}
+	out := *list
+	out.Plugins = keep
+	return &out
+}
+
+// noOpPlugin says whether plugin p would neither change anything nor its
+// prevResult for rt. Only plugins whose whole configuration is known are:
+// anything else in their definition keeps them.
+func noOpPlugin(p *libcni.PluginConfig, rt *libcni.RuntimeConf) bool {
+	if p.Network == nil {
+		return false
+	}
+	var conf map[string]json.RawMessage
+	if err := json.Unmarshal(p.Bytes, &conf); err != nil {
+		return false
+	}
+	// The runtime config libcni would inject: capabilities the plugin
+	// declares and rt provides.
+	injected := func(capability string) bool {
+		if !p.Network.Capabilities[capability] {
+			return false
+		}
+		v, ok := rt.CapabilityArgs[capability]
+		if !ok || v == nil {
+			return false
+		}
+		switch l := v.(type) {
+		case []portMapEntry: // set up by this process
+			return len(l) > 0
+		case []interface{}: // read back from libcni's cache
+			return len(l) > 0
+		}
+		return true
+	}
+	only := func(allowed ...string) bool {
+		for k := range conf {
+			ok := false
+			for _, a := range allowed {
+				ok = ok || k == a
+			}
+			if !ok {
+				return false
+			}
+		}
+		return true
+	}
+	switch p.Network.Type {
+	case "portmap":
+		// Its mappings come from the runtime config only: none injected
+		// and none written in the definition.
+		_, static := conf["runtimeConfig"]
+		return !static && !injected("portMappings")
+	case "tuning":
+		for capability := range p.Network.Capabilities {
+			if injected(capability) {
+				return false
+			}
+		}
+		for _, a := range rt.Args {
+			if strings.EqualFold(a[0], "MAC") {
+				return false
+			}
+		}
+		return only("type", "name", "cniVersion", "capabilities")
+	}
+	return false
 }
 
 // portMapEntry is the CNI portMappings capability argument.

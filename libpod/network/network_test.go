@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containernetworking/cni/libcni"
 	"go.podman.io/storage/pkg/stringid"
 	"golang.org/x/sys/unix"
 )
@@ -383,8 +384,8 @@ func TestConcurrentSetup(t *testing.T) {
 }
 
 // BenchmarkSetupTeardown measures one Setup+Teardown cycle of a container
-// with one published port on the default network (as root, with the CNI
-// plugins and iptables):
+// on the default network (as root, with the CNI plugins and iptables), with
+// one published port and without any (as `run --rm IMG true`):
 //
 //	make unit UNIT_PACKAGES=./libpod/network/ GOTESTFLAGS='-run NONE -bench SetupTeardown'
 //
@@ -404,26 +405,36 @@ func BenchmarkSetupTeardown(b *testing.B) {
 	if err := m.Teardown(ctx, id, st); err != nil {
 		b.Fatal(err)
 	}
-	var setup, teardown time.Duration
-	b.ResetTimer()
-	for range b.N {
-		b.StopTimer()
-		id := randomID(b)
-		ports := []PortMapping{{HostIP: "127.0.0.1", HostPort: freePort(b), ContainerPort: 80}}
-		b.StartTimer()
-		t0 := time.Now()
-		st, err := m.Setup(ctx, id, "timing", ports)
-		if err != nil {
-			b.Fatal(err)
+	for _, published := range []bool{true, false} {
+		name := "published"
+		if !published {
+			name = "none"
 		}
-		t1 := time.Now()
-		if err := m.Teardown(ctx, id, st); err != nil {
-			b.Fatal(err)
-		}
-		setup, teardown = setup+t1.Sub(t0), teardown+time.Since(t1)
+		b.Run(name, func(b *testing.B) {
+			var setup, teardown time.Duration
+			for range b.N {
+				b.StopTimer()
+				id := randomID(b)
+				var ports []PortMapping
+				if published {
+					ports = []PortMapping{{HostIP: "127.0.0.1", HostPort: freePort(b), ContainerPort: 80}}
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				st, err := m.Setup(ctx, id, "timing", ports)
+				if err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := m.Teardown(ctx, id, st); err != nil {
+					b.Fatal(err)
+				}
+				setup, teardown = setup+t1.Sub(t0), teardown+time.Since(t1)
+			}
+			b.ReportMetric(float64(setup.Nanoseconds())/float64(b.N), "setup-ns/op")
+			b.ReportMetric(float64(teardown.Nanoseconds())/float64(b.N), "teardown-ns/op")
+		})
 	}
-	b.ReportMetric(float64(setup.Nanoseconds())/float64(b.N), "setup-ns/op")
-	b.ReportMetric(float64(teardown.Nanoseconds())/float64(b.N), "teardown-ns/op")
 }
 
 func TestReservePorts(t *testing.T) {
@@ -564,5 +575,135 @@ func TestMissingPlugins(t *testing.T) {
 	}
 	if fileExists(m.NetNSPath(id)) {
 		t.Errorf("netns remains")
+	}
+}
+
+// pluginsFor leaves out portmap without mappings and an empty tuning, and
+// nothing else; from the cached runtime config (JSON) as from a fresh one.
+func TestPluginsFor(t *testing.T) {
+	types := func(l *libcni.NetworkConfigList) string {
+		var s []string
+		for _, p := range l.Plugins {
+			s = append(s, p.Network.Type)
+		}
+		return strings.Join(s, ",")
+	}
+	def, err := libcni.NetworkConfFromBytes([]byte(defaultConflist))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Manager{}
+	ports := []PortMapping{{HostPort: 8080, ContainerPort: 80}}
+	cached := &libcni.RuntimeConf{CapabilityArgs: map[string]interface{}{}}
+	if err := json.Unmarshal([]byte(`{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}`), &cached.CapabilityArgs); err != nil {
+		t.Fatal(err)
+	}
+	custom := `{"cniVersion":"0.4.0","name":"x","plugins":[
+		{"type":"bridge","bridge":"b0","ipam":{"type":"host-local","subnet":"10.99.0.0/16"}},
+		{"type":"portmap","capabilities":{"portMappings":true},"runtimeConfig":{"portMappings":[{"hostPort":1,"containerPort":1,"protocol":"tcp"}]}},
+		{"type":"tuning","sysctl":{"net.ipv4.conf.IFNAME.arp_filter":"1"}},
+		{"type":"tuning","capabilities":{"mac":true}}]}`
+	cl, err := libcni.NetworkConfFromBytes([]byte(custom))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		what string
+		list *libcni.NetworkConfigList
+		rt   *libcni.RuntimeConf
+		want string
+	}{
+		{"no ports", def, m.runtimeConf("id", "n", "/ns", nil), "bridge,firewall"},
+		{"ports", def, m.runtimeConf("id", "n", "/ns", ports), "bridge,portmap,firewall"},
+		{"ports from the cache", def, cached, "bridge,portmap,firewall"},
+		{"cache without ports", def, &libcni.RuntimeConf{}, "bridge,firewall"},
+		{"MAC in CNI_ARGS", def, &libcni.RuntimeConf{Args: [][2]string{{"MAC", "02:00:00:00:00:01"}}}, "bridge,firewall,tuning"},
+		{"static mappings, settings, mac capability unused", cl, &libcni.RuntimeConf{}, "bridge,portmap,tuning"},
+		{"mac given", cl, &libcni.RuntimeConf{CapabilityArgs: map[string]interface{}{"mac": "02:00:00:00:00:01"}}, "bridge,portmap,tuning,tuning"},
+	} {
+		got := pluginsFor(tc.list, tc.rt)
+		if types(got) != tc.want {
+			t.Errorf("%s: plugins %s, want %s", tc.what, types(got), tc.want)
+		}
+		if string(got.Bytes) != string(tc.list.Bytes) || got.Name != tc.list.Name || got.CNIVersion != tc.list.CNIVersion {
+			t.Errorf("%s: the list's name, version or bytes changed", tc.what)
+		}
+	}
+	if len(def.Plugins) != 4 {
+		t.Errorf("pluginsFor changed its argument: %d plugins", len(def.Plugins))
+	}
+}
+
+// A teardown whose firewall DEL fails (it runs beside the bridge's DEL)
+// says so and keeps libcni's cache entry, so that a second teardown still
+// finds the address and removes the firewall's rules.
+func TestTeardownRetriedAfterFailedDel(t *testing.T) {
+	requireRoot(t)
+	ctx := context.Background()
+	dir := newDir(t)
+	wrap := filepath.Join(dir, "plugins")
+	if err := os.MkdirAll(wrap, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var real string
+	for _, d := range DefaultPluginDirs {
+		if fileExists(filepath.Join(d, "firewall")) {
+			real = filepath.Join(d, "firewall")
+			break
+		}
+	}
+	if real == "" {
+		t.Skip("no firewall plugin")
+	}
+	// fails its first DEL, then is the real plugin
+	script := fmt.Sprintf(`#!/bin/sh
+if [ "$CNI_COMMAND" = DEL ] && [ ! -e %[1]s/failed ]; then
+	touch %[1]s/failed
+	echo '{"cniVersion": "0.4.0", "code": 999, "msg": "injected DEL failure"}'
+	exit 1
+fi
+exec %[2]s
+`, wrap, real)
+	if err := os.WriteFile(filepath.Join(wrap, "firewall"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{ConfigDir: filepath.Join(dir, "networks"), RunDir: filepath.Join(dir, "run"),
+		PluginDirs: append([]string{wrap}, DefaultPluginDirs...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := randomID(t)
+	st, err := m.Setup(ctx, id, "retry", []PortMapping{{HostPort: freePort(t), ContainerPort: 80}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwRules := func() []string {
+		return rulesFor(iptablesRules(t), " "+st.IP.String()+"/32 ")
+	}
+	if len(fwRules()) == 0 {
+		t.Fatalf("no firewall rules for %s after Setup", st.IP)
+	}
+	err = m.Teardown(ctx, id, st)
+	if err == nil || !strings.Contains(err.Error(), "injected DEL failure") {
+		t.Fatalf("teardown with a failing firewall DEL: %v", err)
+	}
+	if len(fwRules()) == 0 {
+		t.Fatalf("the firewall rules went although its DEL failed")
+	}
+	if err := m.Teardown(ctx, id, st); err != nil {
+		t.Fatalf("second teardown: %v", err)
+	}
+	rules := iptablesRules(t)
+	if r := append(rulesFor(rules, id), fwRules()...); len(r) > 0 {
+		t.Errorf("iptables rules remain: %q", r)
+	}
+	if m.hasReservation(DefaultNetwork, id) || fileExists(st.NetNSPath) || fileExists("/sys/class/net/"+st.HostVeth) {
+		t.Errorf("reservation, netns or veth remains")
+	}
+	if fileExists(filepath.Join(dir, "run", "cni", "results", DefaultNetwork+"-"+id+"-eth0")) {
+		t.Errorf("CNI cache entry remains")
+	}
+	if entries, _ := filepath.Glob(filepath.Join(dir, "run", "cni", ".del-*")); len(entries) > 0 {
+		t.Errorf("temporary cache copies remain: %v", entries)
 	}
 }

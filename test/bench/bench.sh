@@ -1,7 +1,7 @@
 #!/bin/bash
 # berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
 #
-#   test/bench/bench.sh [pull|pullcpu|version|images|run|build|copy10k|all]
+#   test/bench/bench.sh [pull|pullcpu|version|images|run|rootful|build|copy10k|all]
 #   BASELINE=/path/to/older/bin/berth test/bench/bench.sh baseline
 #       (this berth against an older build, e.g. the previous commit's, on the
 #       run, create and ps paths; berth-monitor must be beside that binary)
@@ -376,6 +376,40 @@ for o in ("floor", "podman", "baseline"):
 EOP
 }
 
+# rootful: run --rm as root, berth and podman side by side, each with a
+# private store (podman rootful: CNI with Debian's "podman" conflist; berth:
+# its own conflist of the same network), busybox imported as root.
+bench_rootful() {
+	local runs=${ROOTFUL_RUNS:-20}
+	if [ ! -f "$WORK/busybox.tar" ]; then
+		mkdir -p "$WORK/bb/bin" "$WORK/bb/etc"
+		cp /bin/busybox "$WORK/bb/bin/busybox"
+		for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$WORK/bb/bin/$a"; done
+		echo "root:x:0:0:root:/root:/bin/sh" > "$WORK/bb/etc/passwd"
+		tar -C "$WORK/bb" -cf "$WORK/busybox.tar" .
+		chmod 644 "$WORK/busybox.tar"
+	fi
+	local sb="--root $WORK/r/b/root --runroot $WORK/r/b/run" sp="--root $WORK/r/p/root --runroot $WORK/r/p/run"
+	# podman rootful asks for RLIMIT_NOFILE 1048576 and runc fails where the
+	# hard limits are lower (containers, CI runners): give it limits it can set.
+	local pu="--ulimit nofile=$(ulimit -Hn):$(ulimit -Hn) --ulimit nproc=4096:4096"
+	"$BERTH" $sb import -q "$WORK/busybox.tar" localhost/bb:latest >/dev/null
+	$PODMAN $sp import -q "$WORK/busybox.tar" localhost/bb:latest >/dev/null 2>&1
+	echo "run --rm IMG true (rootful):"
+	hyperfine -N -w 3 -r "$runs" --export-json "$WORK/r/run-host.json" \
+		"$BERTH $sb run --rm --network host localhost/bb true" \
+		"$PODMAN $sp run --rm $pu --network host localhost/bb true" >/dev/null 2>&1
+	echo " --network host:"; report_hyperfine "$WORK/r/run-host.json"
+	hyperfine -N -w 3 -r "$runs" --export-json "$WORK/r/run-default.json" \
+		"$BERTH $sb run --rm localhost/bb true" \
+		"$PODMAN $sp run --rm $pu localhost/bb true" >/dev/null 2>&1
+	echo " default network (CNI bridge):"; report_hyperfine "$WORK/r/run-default.json"
+	"$BERTH" $sb rm -a -f >/dev/null 2>&1 || true
+	$PODMAN $sp rm -a -f >/dev/null 2>&1 || true
+	{ grep -o " $WORK/r[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$WORK/r"
+}
+
 report_hyperfine() {
 	python3 - "$@" <<'EOP'
 import json, sys
@@ -395,6 +429,7 @@ images) bench_images ;;
 build) bench_build ;;
 baseline) bench_baseline ;;
 copy10k) bench_copy10k ;;
-all) bench_version; bench_images; bench_run; bench_build; bench_copy10k; bench_pull ;;
-*) echo "usage: $0 [pull|pullcpu|version|images|run|build|copy10k|baseline|all]" >&2; exit 2 ;;
+rootful) bench_rootful ;;
+all) bench_version; bench_images; bench_run; bench_rootful; bench_build; bench_copy10k; bench_pull ;;
+*) echo "usage: $0 [pull|pullcpu|version|images|run|rootful|build|copy10k|baseline|all]" >&2; exit 2 ;;
 esac
