@@ -536,9 +536,9 @@ func (r *Runtime) removeLocked(c *Container) error {
 	if c.State.Mountpoint != "" {
 		_, _ = st.Unmount(c.ID(), true)
 	}
-	if c.Config.Network == "slirp4netns" {
-		c.teardownSlirpNetNS() // one a killed start left unrecorded
-	}
+	// what a start killed before it recorded the container's network
+	// left (a no-op when nothing is left)
+	c.teardownNetwork()
 	logrus.Debugf("remove %s: deleting storage", c.ID())
 	if err := st.DeleteContainer(c.ID()); err != nil && !errors.Is(err, storage.ErrContainerUnknown) && !errors.Is(err, storage.ErrNotAContainer) {
 		return fmt.Errorf("removing storage of container %s: %w", c.Name(), err)
