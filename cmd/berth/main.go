@@ -50,8 +50,11 @@ func main() {
 		rootless.RunPause()
 	}
 	libpod.Version = version
-	root := newRootCommand()
-	root.SetArgs(dockerDebugArgs(root, os.Args[1:]))
+	root := newRootBase()
+	args := dockerDebugArgs(root, os.Args[1:])
+	// only the command args name: building all of them costs every start
+	addCommandsFor(root, args)
+	root.SetArgs(args)
 	stopProfile := startProfile()
 	err := root.Execute()
 	stopProfile()

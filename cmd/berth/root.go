@@ -29,7 +29,16 @@ const noStorage = "berth.noStorage"
 // (version, help, completion): they work whatever state it is in.
 const noRuntimeDir = "berth.noRuntimeDir"
 
+// newRootCommand is berth with every command (help, completion, docs).
 func newRootCommand() *cobra.Command {
+	root := newRootBase()
+	addAllCommands(root)
+	finishRoot(root)
+	return root
+}
+
+// newRootBase is the root command and its global flags, without commands.
+func newRootBase() *cobra.Command {
 	var noOut bool
 	root := &cobra.Command{
 		Use:           "berth",
@@ -73,7 +82,12 @@ func newRootCommand() *cobra.Command {
 	pf.StringVar(&globalOpts.RegistriesConf, "registries-conf", "", "path to the registries.conf file")
 	_ = pf.MarkHidden("registries-conf")
 	pf.BoolVar(&noOut, "noout", false, "do not output to stdout")
+	return root
+}
 
+// addAllCommands adds every top-level command (topLevelCommands indexes
+// them by name).
+func addAllCommands(root *cobra.Command) {
 	root.AddCommand(
 		newVersionCommand(),
 		newInfoCommand(),
@@ -86,6 +100,11 @@ func newRootCommand() *cobra.Command {
 	)
 	root.AddCommand(containerAliases()...)
 	root.AddCommand(imageAliases()...)
+}
+
+// finishRoot adds cobra's help and completion commands and the shell
+// completions of the commands root has.
+func finishRoot(root *cobra.Command) {
 	// cobra's own completion and help commands need no storage either.
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultHelpCmd()
@@ -96,7 +115,6 @@ func newRootCommand() *cobra.Command {
 		}
 	}
 	addCompletions(root)
-	return root
 }
 
 // logLevels are the values --log-level accepts, in podman's words.

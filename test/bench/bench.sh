@@ -4,7 +4,8 @@
 #   test/bench/bench.sh [pull|pullcpu|version|images|run|rootful|build|copy10k|all]
 #   BASELINE=/path/to/older/bin/berth test/bench/bench.sh baseline
 #       (this berth against an older build, e.g. the previous commit's, on the
-#       run, create and ps paths; berth-monitor must be beside that binary)
+#       run, create and ps paths; berth-monitor must be beside that binary;
+#       `BASELINE=... bench.sh version` adds it to the version run)
 #
 # Needs: bin/berth built, podman, hyperfine, docker-registry, a debian rootfs
 # (debootstrap, cached in /var/cache/berth-test) and busybox-static. Run as root;
@@ -106,21 +107,37 @@ bench_pull() {
 }
 
 # version, with its floor: a Go hello-world built by the same Go (the
-# startup every Go program pays), in the same run.
+# startup every Go program pays), in the same run; with BASELINE set, an
+# older berth too. Minor page faults (median of 11) show how much of the
+# binary and heap a start touches.
 bench_version() {
 	echo "version (rootless):"
 	mkdir -p "$WORK/hello"
 	printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("berth version 0") }\n' > "$WORK/hello/main.go"
 	(cd "$WORK/hello" && GOFLAGS=-mod=mod GO111MODULE=off go build -o "$WORK/hello/hello" main.go)
 	chmod 755 "$WORK/hello" "$WORK/hello/hello"
-	as_user hyperfine -N -w 5 -r 100 --export-json "$WORK/u/version.json" "$BERTH version" "$PODMAN version" "$WORK/hello/hello" >/dev/null 2>&1
+	local old=()
+	if [ -n "${BASELINE:-}" ]; then
+		mkdir -p "$WORK/old" && install -m 755 "$BASELINE" "$WORK/old/berth"
+		old=("$WORK/old/berth version")
+	fi
+	as_user hyperfine -N -w 5 -r 100 --export-json "$WORK/u/version.json" "$BERTH version" "$PODMAN version" "$WORK/hello/hello" "${old[@]}" >/dev/null 2>&1
 	report_hyperfine "$WORK/u/version.json"
 	python3 - "$WORK/u/version.json" <<'EOP'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 b, f = r[0]["median"], r[2]["median"]
 print(f"  floor (Go hello-world) {f*1000:.1f} ms; berth - floor = {(b-f)*1000:.1f} ms")
+if len(r) > 3:
+    o = r[3]["median"]
+    print(f"  baseline {o*1000:.1f} ms; baseline - floor = {(o-f)*1000:.1f} ms; berth/baseline = {b/o:.2f}")
 EOP
+	[ -x /usr/bin/time ] || return 0 # Debian's "time", for the page faults
+	local cmd
+	for cmd in "$BERTH version" "$WORK/hello/hello" "${old[@]}"; do
+		# shellcheck disable=SC2086 # the command and its argument
+		printf '  minor page faults %6s  %s\n' "$(for _ in $(seq 11); do as_user /usr/bin/time -f %R $cmd 2>&1 >/dev/null | tail -1; done | median)" "$cmd"
+	done
 }
 
 bench_images() {
