@@ -192,8 +192,19 @@ func newID() string {
 // storageOptions gives a container with its own user namespace (--userns
 // keep-id) a root filesystem owned as that namespace sees it, so files keep
 // their owners inside the container.
+//
+// A --rm container is volatile, as podman makes it: storage records it and
+// its layer in the run root's volatile-containers.json and
+// volatile-layers.json, which hold only such short-lived containers and are
+// not synced, instead of rewriting (and syncing) the graph root's
+// containers.json and layers.json, which hold every container, twice each
+// per run --rm. A power cut loses such a record with the container's
+// process; removing its berth row then finds no storage, as it expects.
 func storageOptions(cfg *ContainerSpec) (*storage.ContainerOptions, error) {
 	if cfg.UserNS == "" {
+		if cfg.AutoRemove {
+			return &storage.ContainerOptions{Volatile: true}, nil
+		}
 		return nil, nil
 	}
 	m, err := userNSMappings(cfg.UserNS)
@@ -207,5 +218,6 @@ func storageOptions(cfg *ContainerSpec) (*storage.ContainerOptions, error) {
 		}
 		return out
 	}
-	return &storage.ContainerOptions{IDMappingOptions: types.IDMappingOptions{UIDMap: conv(m.UIDMap), GIDMap: conv(m.GIDMap)}}, nil
+	return &storage.ContainerOptions{IDMappingOptions: types.IDMappingOptions{UIDMap: conv(m.UIDMap), GIDMap: conv(m.GIDMap)},
+		Volatile: cfg.AutoRemove}, nil
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
 #
-#   test/bench/bench.sh [pull|version|images|run|build|copy10k|all]
+#   test/bench/bench.sh [pull|version|images|run|build|copy10k|scale|all]
 #   BASELINE=/path/to/older/bin/berth test/bench/bench.sh baseline
 #       (this berth against an older build, e.g. the previous commit's, on the
 #       run, create and ps paths; berth-monitor must be beside that binary)
@@ -300,6 +300,64 @@ bench_baseline() {
 	wipe rb; wipe ro
 }
 
+# scale: costs as the store grows. N = 0, 100, 1000 created (not running)
+# containers in each tool's store (topped up from one step to the next), and
+# at each N: run --rm (berth, against its own N = 0 figure), ps -a and rm -f
+# of one container (created by --prepare) for berth and podman side by side.
+# Then images with 0, 10 and 100 distinct images, berth against podman.
+bench_scale() {
+	busybox_in "$BERTH" sb; busybox_in "$PODMAN" sp
+	local runs=${SCALE_RUNS:-15} n prev=0 out=$WORK/u/scale
+	mkdir -p "$out"; chown "$BENCH_USER" "$out"
+	for n in 0 100 1000; do
+		if [ "$n" -gt "$prev" ]; then
+			as_user sh -c "for i in \$(seq $((prev + 1)) $n); do $BERTH $(store sb) create --name c\$i localhost/bb true >/dev/null || exit 1; done"
+			as_user sh -c "for i in \$(seq $((prev + 1)) $n); do $PODMAN $(store sp) create --name c\$i localhost/bb true >/dev/null 2>&1 || exit 1; done"
+			prev=$n
+		fi
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/run-$n.json" \
+			"$BERTH $(store sb) run --rm --network host localhost/bb true" \
+			"$PODMAN $(store sp) run --rm --network host localhost/bb true" >/dev/null 2>&1
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/ps-$n.json" \
+			"$BERTH $(store sb) ps -a" "$PODMAN $(store sp) ps -a" >/dev/null 2>&1
+		as_user hyperfine -N -w 2 -r "$runs" --export-json "$out/rm-$n.json" \
+			--prepare "$BERTH $(store sb) create --name rmme localhost/bb true" \
+			--prepare "$PODMAN $(store sp) create --name rmme localhost/bb true" \
+			"$BERTH $(store sb) rm -f rmme" "$PODMAN $(store sp) rm -f rmme" >/dev/null 2>&1
+	done
+	wipe sb; wipe sp
+	local busybox=$WORK/busybox.tar prev=0
+	for n in 0 10 100; do
+		for i in $(seq $((prev + 1)) "$n"); do
+			echo "$i" > "$WORK/bb/etc/image-number"
+			tar -C "$WORK/bb" -cf "$busybox" . && chmod 644 "$busybox"
+			as_user "$BERTH" $(store sib) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null
+			as_user $PODMAN $(store sip) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null 2>&1
+		done
+		prev=$n
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/images-$n.json" \
+			"$BERTH $(store sib) images" "$PODMAN $(store sip) images" >/dev/null 2>&1
+	done
+	wipe sib; wipe sip
+	python3 - "$out" <<'EOP'
+import json, sys
+d = sys.argv[1]
+def med(name):
+    r = json.load(open(f"{d}/{name}.json"))["results"]
+    return r[0]["median"] * 1000, r[1]["median"] * 1000
+print("scale (rootless, medians in ms; x0 = against the same tool with an empty store):")
+print(f"  {'containers':>10} | {'run --rm berth':>14} {'x0':>5} {'podman':>7} | {'ps -a berth':>11} {'podman':>7} {'b/p':>5} | {'rm -f berth':>11} {'x0':>5} {'podman':>7} {'x0':>5}")
+r0 = med("run-0"); m0 = med("rm-0")
+for n in (0, 100, 1000):
+    r, p, m = med(f"run-{n}"), med(f"ps-{n}"), med(f"rm-{n}")
+    print(f"  {n:>10} | {r[0]:>14.1f} {r[0]/r0[0]:>5.2f} {r[1]:>7.1f} | {p[0]:>11.1f} {p[1]:>7.1f} {p[0]/p[1]:>5.2f} | {m[0]:>11.1f} {m[0]/m0[0]:>5.2f} {m[1]:>7.1f} {m[1]/m0[1]:>5.2f}")
+print(f"  {'images':>10} | {'images berth':>12} {'podman':>7} {'b/p':>5}")
+for n in (0, 10, 100):
+    i = med(f"images-{n}")
+    print(f"  {n:>10} | {i[0]:>12.1f} {i[1]:>7.1f} {i[0]/i[1]:>5.2f}")
+EOP
+}
+
 report_hyperfine() {
 	python3 - "$@" <<'EOP'
 import json, sys
@@ -318,6 +376,7 @@ images) bench_images ;;
 build) bench_build ;;
 baseline) bench_baseline ;;
 copy10k) bench_copy10k ;;
-all) bench_version; bench_images; bench_run; bench_build; bench_copy10k; bench_pull ;;
-*) echo "usage: $0 [pull|version|images|run|build|copy10k|baseline|all]" >&2; exit 2 ;;
+scale) bench_scale ;;
+all) bench_version; bench_images; bench_run; bench_build; bench_copy10k; bench_scale; bench_pull ;;
+*) echo "usage: $0 [pull|version|images|run|build|copy10k|scale|baseline|all]" >&2; exit 2 ;;
 esac
