@@ -302,59 +302,80 @@ bench_baseline() {
 
 # scale: costs as the store grows. N = 0, 100, 1000 created (not running)
 # containers in each tool's store (topped up from one step to the next), and
-# at each N: run --rm (berth, against its own N = 0 figure), ps -a and rm -f
-# of one container (created by --prepare) for berth and podman side by side.
-# Then images with 0, 10 and 100 distinct images, berth against podman.
+# at each N: run --rm, ps -a and rm -f of one container (created by
+# --prepare), berth and podman side by side; x0 is a tool's figure against
+# its own with an empty store. Then images with 0, 10 and 100 distinct
+# images. SCALE_STEPS and SCALE_IMAGE_STEPS change the N (first one: the
+# reference). With BASELINE=/path/to/older/bin/berth, that berth runs too, on
+# its own store, in the same hyperfine runs (a third column).
 bench_scale() {
-	busybox_in "$BERTH" sb; busybox_in "$PODMAN" sp
-	local runs=${SCALE_RUNS:-15} n prev=0 out=$WORK/u/scale
+	local tools=("$BERTH" "$PODMAN") stores=(sb sp) istores=(sib sip)
+	if [ -n "${BASELINE:-}" ]; then
+		mkdir -p "$WORK/old"
+		install -m 755 "$BASELINE" "$WORK/old/berth"
+		install -m 755 "$(dirname "$BASELINE")/berth-monitor" "$WORK/old/berth-monitor"
+		tools+=("$WORK/old/berth"); stores+=(so); istores+=(sio)
+	fi
+	local runs=${SCALE_RUNS:-15} n k prev=0 out=$WORK/u/scale
 	mkdir -p "$out"; chown "$BENCH_USER" "$out"
-	for n in 0 100 1000; do
+	for k in "${!tools[@]}"; do busybox_in "${tools[$k]}" "${stores[$k]}"; done
+	cmds() { # the command line $1 (after the store flags) for every tool
+		for k in "${!tools[@]}"; do printf '%s\n' "${tools[$k]} $(store "${stores[$k]}") $1"; done
+	}
+	local steps=${SCALE_STEPS:-0 100 1000} isteps=${SCALE_IMAGE_STEPS:-0 10 100}
+	for n in $steps; do
 		if [ "$n" -gt "$prev" ]; then
-			as_user sh -c "for i in \$(seq $((prev + 1)) $n); do $BERTH $(store sb) create --name c\$i localhost/bb true >/dev/null || exit 1; done"
-			as_user sh -c "for i in \$(seq $((prev + 1)) $n); do $PODMAN $(store sp) create --name c\$i localhost/bb true >/dev/null 2>&1 || exit 1; done"
+			for k in "${!tools[@]}"; do
+				as_user sh -c "for i in \$(seq $((prev + 1)) $n); do ${tools[$k]} $(store "${stores[$k]}") create --name c\$i localhost/bb true >/dev/null 2>&1 || exit 1; done"
+			done
 			prev=$n
 		fi
-		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/run-$n.json" \
-			"$BERTH $(store sb) run --rm --network host localhost/bb true" \
-			"$PODMAN $(store sp) run --rm --network host localhost/bb true" >/dev/null 2>&1
-		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/ps-$n.json" \
-			"$BERTH $(store sb) ps -a" "$PODMAN $(store sp) ps -a" >/dev/null 2>&1
-		as_user hyperfine -N -w 2 -r "$runs" --export-json "$out/rm-$n.json" \
-			--prepare "$BERTH $(store sb) create --name rmme localhost/bb true" \
-			--prepare "$PODMAN $(store sp) create --name rmme localhost/bb true" \
-			"$BERTH $(store sb) rm -f rmme" "$PODMAN $(store sp) rm -f rmme" >/dev/null 2>&1
+		local c=() p=()
+		mapfile -t c < <(cmds "run --rm --network host localhost/bb true")
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/run-$n.json" "${c[@]}" >/dev/null 2>&1
+		mapfile -t c < <(cmds "ps -a")
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/ps-$n.json" "${c[@]}" >/dev/null 2>&1
+		mapfile -t c < <(cmds "rm -f rmme")
+		mapfile -t p < <(cmds "create --name rmme localhost/bb true")
+		local prep=()
+		for k in "${!p[@]}"; do prep+=(--prepare "${p[$k]}"); done
+		as_user hyperfine -N -w 2 -r "$runs" --export-json "$out/rm-$n.json" "${prep[@]}" "${c[@]}" >/dev/null 2>&1
 	done
-	wipe sb; wipe sp
-	local busybox=$WORK/busybox.tar prev=0
-	for n in 0 10 100; do
+	for k in "${!stores[@]}"; do wipe "${stores[$k]}"; done
+	local busybox=$WORK/busybox.tar
+	prev=0
+	for n in $isteps; do
 		for i in $(seq $((prev + 1)) "$n"); do
 			echo "$i" > "$WORK/bb/etc/image-number"
 			tar -C "$WORK/bb" -cf "$busybox" . && chmod 644 "$busybox"
-			as_user "$BERTH" $(store sib) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null
-			as_user $PODMAN $(store sip) import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null 2>&1
+			for k in "${!tools[@]}"; do
+				as_user ${tools[$k]} $(store "${istores[$k]}") import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null 2>&1
+			done
 		done
 		prev=$n
-		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/images-$n.json" \
-			"$BERTH $(store sib) images" "$PODMAN $(store sip) images" >/dev/null 2>&1
+		local c=()
+		for k in "${!tools[@]}"; do c+=("${tools[$k]} $(store "${istores[$k]}") images"); done
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/images-$n.json" "${c[@]}" >/dev/null 2>&1
 	done
-	wipe sib; wipe sip
-	python3 - "$out" <<'EOP'
+	for k in "${!istores[@]}"; do wipe "${istores[$k]}"; done
+	python3 - "$out" "$steps" "$isteps" <<'EOP'
 import json, sys
 d = sys.argv[1]
+steps, isteps = [int(x) for x in sys.argv[2].split()], [int(x) for x in sys.argv[3].split()]
+names = ["berth", "podman", "baseline"]
 def med(name):
-    r = json.load(open(f"{d}/{name}.json"))["results"]
-    return r[0]["median"] * 1000, r[1]["median"] * 1000
-print("scale (rootless, medians in ms; x0 = against the same tool with an empty store):")
-print(f"  {'containers':>10} | {'run --rm berth':>14} {'x0':>5} {'podman':>7} | {'ps -a berth':>11} {'podman':>7} {'b/p':>5} | {'rm -f berth':>11} {'x0':>5} {'podman':>7} {'x0':>5}")
-r0 = med("run-0"); m0 = med("rm-0")
-for n in (0, 100, 1000):
-    r, p, m = med(f"run-{n}"), med(f"ps-{n}"), med(f"rm-{n}")
-    print(f"  {n:>10} | {r[0]:>14.1f} {r[0]/r0[0]:>5.2f} {r[1]:>7.1f} | {p[0]:>11.1f} {p[1]:>7.1f} {p[0]/p[1]:>5.2f} | {m[0]:>11.1f} {m[0]/m0[0]:>5.2f} {m[1]:>7.1f} {m[1]/m0[1]:>5.2f}")
-print(f"  {'images':>10} | {'images berth':>12} {'podman':>7} {'b/p':>5}")
-for n in (0, 10, 100):
-    i = med(f"images-{n}")
-    print(f"  {n:>10} | {i[0]:>12.1f} {i[1]:>7.1f} {i[0]/i[1]:>5.2f}")
+    return [x["median"] * 1000 for x in json.load(open(f"{d}/{name}.json"))["results"]]
+k = len(med(f"ps-{steps[0]}"))
+print("scale (rootless, medians in ms; x0 = against the same tool with an empty store; /p = against podman)")
+for what, ns in (("run", steps), ("ps", steps), ("rm", steps), ("images", isteps)):
+    label = {"run": "run --rm --network host IMG true", "ps": "ps -a", "rm": "rm -f of one container",
+             "images": "images (N = images)"}[what]
+    print(f"  {label}:")
+    print("    " + f"{'N':>5}" + "".join(f" | {names[t]:>8} {'x0':>5} {'/p':>5}" for t in range(k)))
+    z = med(f"{what}-{ns[0]}")
+    for n in ns:
+        m = med(f"{what}-{n}")
+        print("    " + f"{n:>5}" + "".join(f" | {m[t]:>8.1f} {m[t]/z[t]:>5.2f} {m[t]/m[1]:>5.2f}" for t in range(k)))
 EOP
 }
 
