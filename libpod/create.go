@@ -194,12 +194,13 @@ func newID() string {
 // their owners inside the container.
 //
 // A --rm container is volatile, as podman makes it: storage records it and
-// its layer in the run root's volatile-containers.json and
-// volatile-layers.json, which hold only such short-lived containers and are
-// not synced, instead of rewriting (and syncing) the graph root's
-// containers.json and layers.json, which hold every container, twice each
-// per run --rm. A power cut loses such a record with the container's
-// process; removing its berth row then finds no storage, as it expects.
+// its layer in volatile-containers.json and volatile-layers.json beside
+// containers.json and layers.json. Those hold only such short-lived
+// containers and are written without fsync, so run --rm no longer rewrites
+// and syncs the files that hold every container of the store (twice each
+// per run). A power cut may lose such a record together with the
+// container's process; removing its berth row then finds no storage, which
+// removal already accepts.
 func storageOptions(cfg *ContainerSpec) (*storage.ContainerOptions, error) {
 	if cfg.UserNS == "" {
 		if cfg.AutoRemove {
