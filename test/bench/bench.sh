@@ -341,6 +341,10 @@ bench_scale() {
 		for k in "${!p[@]}"; do prep+=(--prepare "${p[$k]}"); done
 		as_user hyperfine -N -w 2 -r "$runs" --export-json "$out/rm-$n.json" "${prep[@]}" "${c[@]}" >/dev/null 2>&1
 	done
+	# podman's containers hold locks in the user's shared lock table: free
+	# them before wiping the store (a wipe alone leaks them until podman
+	# runs out, "exceeded num_locks")
+	as_user $PODMAN $(store sp) rm -a -f >/dev/null 2>&1 || true
 	for k in "${!stores[@]}"; do wipe "${stores[$k]}"; done
 	local busybox=$WORK/busybox.tar
 	prev=0
