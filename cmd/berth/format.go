@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -101,16 +102,23 @@ func printRows[T any](w io.Writer, format string, rows []T, headers map[string]s
 		_, err := w.Write(buf.Bytes())
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 12, 2, 2, ' ', 0)
+	// tabwriter writes each cell and its padding separately: buffered, a
+	// table of 1,000 rows is a few writes instead of 15,000.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	tw := tabwriter.NewWriter(bw, 12, 2, 2, ' ', 0)
 	if hdr := headerRow(format, headers); headers != nil && hdr != "" {
 		fmt.Fprintln(tw, hdr)
 	}
 	for i := range rows {
 		if err := tmpl.Execute(tw, rows[i]); err != nil {
+			_ = bw.Flush() // what tabwriter let through, as unbuffered
 			return fmt.Errorf("rendering --format template: %w", err)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // headerRow turns "table {{.ID}}\t{{.Size}}" into "IMAGE ID\tSIZE".

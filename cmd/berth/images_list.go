@@ -177,21 +177,36 @@ func newImagesCommand(use string) *cobra.Command {
 	return cmd
 }
 
-// summarize gathers what podman's ImageSummary holds about an image.
-func summarize(ir *image.Runtime, s *image.Summary) imageSummary {
+// summarize gathers what podman's ImageSummary holds about an image, from
+// an index of the store made once for the whole listing (nil: none could
+// be read, as for an image removed meanwhile).
+func summarize(ix *image.Index, s *image.Summary) imageSummary {
 	sum := imageSummary{
 		Id: s.ID, RepoTags: nonNilStrings(s.Names), RepoDigests: []string{}, Created: s.Created.Unix(),
 		Size: s.Size, VirtualSize: s.Size, Containers: s.Containers, ReadOnly: s.ReadOnly, Dangling: s.Dangling(),
 		Names: s.Names, Digest: string(s.Digest), History: s.NamesHistory,
 	}
-	if img, err := ir.Lookup(s.ID); err == nil {
+	if ix == nil {
+		return sum
+	}
+	if img := ix.Image(s.ID); img != nil {
 		sum.RepoDigests = image.RepoDigests(img)
-		if cfg, err := ir.Config(img); err == nil {
+		if cfg, err := ix.Config(img); err == nil {
 			sum.Labels = cfg.Config.Labels
 		}
-		sum.ParentId = ir.ParentID(img)
+		sum.ParentId = ix.ParentID(img)
 	}
 	return sum
+}
+
+// newIndex indexes the store for summarize; a failure leaves the fields
+// that need it empty, as a failed lookup of one image did.
+func newIndex(ir *image.Runtime) *image.Index {
+	ix, err := ir.NewIndex()
+	if err != nil {
+		return nil
+	}
+	return ix
 }
 
 func nonNilStrings(s []string) []string {
@@ -206,9 +221,10 @@ func nonNilStrings(s []string) []string {
 // <none> row.
 func imageRows(ir *image.Runtime, list []image.Summary, noTrunc bool) []imageRow {
 	var rows []imageRow
+	ix := newIndex(ir)
 	for i := range list {
 		s := &list[i]
-		base := imageRow{imageSummary: summarize(ir, s), summary: s, noTrunc: noTrunc,
+		base := imageRow{imageSummary: summarize(ix, s), summary: s, noTrunc: noTrunc,
 			Repository: "<none>", Tag: "<none>"}
 		var tagged, untagged []imageRow
 		for _, n := range s.Names {
@@ -266,8 +282,9 @@ func sortImageRows(rows []imageRow, by string) error {
 
 func printImagesJSON(ir *image.Runtime, list []image.Summary) error {
 	out := make([]imageJSON, 0, len(list))
+	ix := newIndex(ir)
 	for i := range list {
-		s := summarize(ir, &list[i])
+		s := summarize(ix, &list[i])
 		out = append(out, imageJSON{
 			ID: s.Id, ParentID: s.ParentId, RepoTags: s.RepoTags, RepoDigests: s.RepoDigests, Size: s.Size,
 			SharedSize: s.SharedSize, VirtualSize: s.VirtualSize, Labels: s.Labels, Containers: s.Containers,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"sort"
@@ -235,10 +236,11 @@ func newPsCommand(use string) *cobra.Command {
 				return printJSONIndent(out, "  ")
 			}
 			if quiet {
+				w := bufio.NewWriter(os.Stdout)
 				for _, r := range rows {
-					fmt.Println(r.ID())
+					fmt.Fprintln(w, r.ID())
 				}
-				return nil
+				return w.Flush()
 			}
 			if format == "" {
 				format = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"

@@ -196,3 +196,32 @@ func TestConfigRecordedAndMismatchRefused(t *testing.T) {
 		t.Fatalf("other driver: %v", err)
 	}
 }
+
+// Containers lists the oldest first whatever order the rows were added in
+// (ps, rm --all and --latest rely on it).
+func TestContainersOldestFirst(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	base := time.Now()
+	for i, offset := range []int{3, 1, 4, 0, 2} {
+		r := row(fmt.Sprintf("%064x", i+1), fmt.Sprintf("c%d", offset))
+		r.Created = base.Add(time.Duration(offset) * time.Second)
+		if err := db.AddContainer(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := db.Containers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.Name)
+	}
+	if got, want := fmt.Sprint(names), "[c0 c1 c2 c3 c4]"; got != want {
+		t.Fatalf("Containers() order = %s, want %s", got, want)
+	}
+}

@@ -192,20 +192,38 @@ func (r *Runtime) ParentID(img *storage.Image) string {
 	return r.parentImage(img, cfg)
 }
 
+// parentSource is what parentImage reads: the store itself, or an Index of
+// it for questions about many images.
+type parentSource interface {
+	layer(id string) (*storage.Layer, error)
+	imagesByTopLayer(id string) ([]*storage.Image, error)
+	config(img *storage.Image) (*ociv1.Image, error)
+}
+
+func (r *Runtime) layer(id string) (*storage.Layer, error) { return r.store.Layer(id) }
+func (r *Runtime) imagesByTopLayer(id string) ([]*storage.Image, error) {
+	return r.store.ImagesByTopLayer(id)
+}
+func (r *Runtime) config(img *storage.Image) (*ociv1.Image, error) { return r.Config(img) }
+
+func (r *Runtime) parentImage(img *storage.Image, cfg *ociv1.Image) string {
+	return parentImage(r, img, cfg)
+}
+
 // parentImage finds the image img was built on: one whose top layer is the
 // parent of img's (or is img's own, for images adding only empty layers)
 // and whose history is a prefix of img's.
-func (r *Runtime) parentImage(img *storage.Image, cfg *ociv1.Image) string {
+func parentImage(src parentSource, img *storage.Image, cfg *ociv1.Image) string {
 	if img.TopLayer == "" {
 		return ""
 	}
-	top, err := r.store.Layer(img.TopLayer)
+	top, err := src.layer(img.TopLayer)
 	if err != nil {
 		return ""
 	}
-	candidates, _ := r.store.ImagesByTopLayer(img.TopLayer)
+	candidates, _ := src.imagesByTopLayer(img.TopLayer)
 	if top.Parent != "" {
-		below, _ := r.store.ImagesByTopLayer(top.Parent)
+		below, _ := src.imagesByTopLayer(top.Parent)
 		candidates = append(candidates, below...)
 	}
 	best, bestLen := "", -1
@@ -213,7 +231,7 @@ func (r *Runtime) parentImage(img *storage.Image, cfg *ociv1.Image) string {
 		if c.ID == img.ID {
 			continue
 		}
-		ccfg, err := r.Config(c)
+		ccfg, err := src.config(c)
 		if err != nil || len(ccfg.History) >= len(cfg.History) || len(ccfg.History) <= bestLen {
 			continue
 		}

@@ -112,14 +112,16 @@ func (r *Runtime) removeDanglingParents(id string) []string {
 	return deleted
 }
 
-// hasChildren reports whether some image was built on image id.
+// hasChildren reports whether some image was built on image id. One index
+// of the store answers for every image (asking the store image by image
+// scanned every image for each one).
 func (r *Runtime) hasChildren(id string) bool {
-	imgs, err := r.store.Images()
+	ix, err := r.NewIndex()
 	if err != nil {
 		return true
 	}
-	for i := range imgs {
-		if imgs[i].ID != id && r.ParentID(&imgs[i]) == id {
+	for _, img := range ix.byID {
+		if img.ID != id && ix.ParentID(img) == id {
 			return true
 		}
 	}

@@ -1,7 +1,7 @@
 #!/bin/bash
 # berth vs podman, side by side in one run, rootless (as $BENCH_USER), medians.
 #
-#   test/bench/bench.sh [pull|pullcpu|version|images|run|rootful|build|copy10k|all]
+#   test/bench/bench.sh [pull|pullcpu|version|images|run|rootful|build|copy10k|scale|all]
 #   BASELINE=/path/to/older/bin/berth test/bench/bench.sh baseline
 #       (this berth against an older build, e.g. the previous commit's, on the
 #       run, create and ps paths; berth-monitor must be beside that binary;
@@ -427,6 +427,89 @@ bench_rootful() {
 	rm -rf "$WORK/r"
 }
 
+# scale: costs as the store grows. N = 0, 100, 1000 created (not running)
+# containers in each tool's store (topped up from one step to the next), and
+# at each N: run --rm, ps -a and rm -f of one container (created by
+# --prepare), berth and podman side by side; x0 is a tool's figure against
+# its own with an empty store. Then images with 0, 10 and 100 distinct
+# images. SCALE_STEPS and SCALE_IMAGE_STEPS change the N (first one: the
+# reference). With BASELINE=/path/to/older/bin/berth, that berth runs too, on
+# its own store, in the same hyperfine runs (a third column).
+bench_scale() {
+	local tools=("$BERTH" "$PODMAN") stores=(sb sp) istores=(sib sip)
+	if [ -n "${BASELINE:-}" ]; then
+		mkdir -p "$WORK/old"
+		install -m 755 "$BASELINE" "$WORK/old/berth"
+		install -m 755 "$(dirname "$BASELINE")/berth-monitor" "$WORK/old/berth-monitor"
+		tools+=("$WORK/old/berth"); stores+=(so); istores+=(sio)
+	fi
+	local runs=${SCALE_RUNS:-15} n k prev=0 out=$WORK/u/scale
+	mkdir -p "$out"; chown "$BENCH_USER" "$out"
+	for k in "${!tools[@]}"; do busybox_in "${tools[$k]}" "${stores[$k]}"; done
+	cmds() { # the command line $1 (after the store flags) for every tool
+		for k in "${!tools[@]}"; do printf '%s\n' "${tools[$k]} $(store "${stores[$k]}") $1"; done
+	}
+	local steps=${SCALE_STEPS:-0 100 1000} isteps=${SCALE_IMAGE_STEPS:-0 10 100}
+	for n in $steps; do
+		if [ "$n" -gt "$prev" ]; then
+			for k in "${!tools[@]}"; do
+				as_user sh -c "for i in \$(seq $((prev + 1)) $n); do ${tools[$k]} $(store "${stores[$k]}") create --name c\$i localhost/bb true >/dev/null 2>&1 || exit 1; done"
+			done
+			prev=$n
+		fi
+		local c=() p=()
+		mapfile -t c < <(cmds "run --rm --network host localhost/bb true")
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/run-$n.json" "${c[@]}" >/dev/null 2>&1
+		mapfile -t c < <(cmds "ps -a")
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/ps-$n.json" "${c[@]}" >/dev/null 2>&1
+		mapfile -t c < <(cmds "rm -f rmme")
+		mapfile -t p < <(cmds "create --name rmme localhost/bb true")
+		local prep=()
+		for k in "${!p[@]}"; do prep+=(--prepare "${p[$k]}"); done
+		as_user hyperfine -N -w 2 -r "$runs" --export-json "$out/rm-$n.json" "${prep[@]}" "${c[@]}" >/dev/null 2>&1
+	done
+	# podman's containers hold locks in the user's shared lock table: free
+	# them before wiping the store (a wipe alone leaks them until podman
+	# runs out, "exceeded num_locks")
+	as_user $PODMAN $(store sp) rm -a -f >/dev/null 2>&1 || true
+	for k in "${!stores[@]}"; do wipe "${stores[$k]}"; done
+	local busybox=$WORK/busybox.tar
+	prev=0
+	for n in $isteps; do
+		for i in $(seq $((prev + 1)) "$n"); do
+			echo "$i" > "$WORK/bb/etc/image-number"
+			tar -C "$WORK/bb" -cf "$busybox" . && chmod 644 "$busybox"
+			for k in "${!tools[@]}"; do
+				as_user ${tools[$k]} $(store "${istores[$k]}") import -q --change "LABEL n=$i" "$busybox" "localhost/img$i:latest" >/dev/null 2>&1
+			done
+		done
+		prev=$n
+		local c=()
+		for k in "${!tools[@]}"; do c+=("${tools[$k]} $(store "${istores[$k]}") images"); done
+		as_user hyperfine -N -w 3 -r "$runs" --export-json "$out/images-$n.json" "${c[@]}" >/dev/null 2>&1
+	done
+	for k in "${!istores[@]}"; do wipe "${istores[$k]}"; done
+	python3 - "$out" "$steps" "$isteps" <<'EOP'
+import json, sys
+d = sys.argv[1]
+steps, isteps = [int(x) for x in sys.argv[2].split()], [int(x) for x in sys.argv[3].split()]
+names = ["berth", "podman", "baseline"]
+def med(name):
+    return [x["median"] * 1000 for x in json.load(open(f"{d}/{name}.json"))["results"]]
+k = len(med(f"ps-{steps[0]}"))
+print("scale (rootless, medians in ms; x0 = against the same tool with an empty store; /p = against podman)")
+for what, ns in (("run", steps), ("ps", steps), ("rm", steps), ("images", isteps)):
+    label = {"run": "run --rm --network host IMG true", "ps": "ps -a", "rm": "rm -f of one container",
+             "images": "images (N = images)"}[what]
+    print(f"  {label}:")
+    print("    " + f"{'N':>5}" + "".join(f" | {names[t]:>8} {'x0':>5} {'/p':>5}" for t in range(k)))
+    z = med(f"{what}-{ns[0]}")
+    for n in ns:
+        m = med(f"{what}-{n}")
+        print("    " + f"{n:>5}" + "".join(f" | {m[t]:>8.1f} {m[t]/z[t]:>5.2f} {m[t]/m[1]:>5.2f}" for t in range(k)))
+EOP
+}
+
 report_hyperfine() {
 	python3 - "$@" <<'EOP'
 import json, sys
@@ -447,6 +530,7 @@ build) bench_build ;;
 baseline) bench_baseline ;;
 copy10k) bench_copy10k ;;
 rootful) bench_rootful ;;
-all) bench_version; bench_images; bench_run; bench_rootful; bench_build; bench_copy10k; bench_pull ;;
-*) echo "usage: $0 [pull|pullcpu|version|images|run|rootful|build|copy10k|baseline|all]" >&2; exit 2 ;;
+scale) bench_scale ;;
+all) bench_version; bench_images; bench_run; bench_rootful; bench_build; bench_copy10k; bench_scale; bench_pull ;;
+*) echo "usage: $0 [pull|pullcpu|version|images|run|rootful|build|copy10k|scale|baseline|all]" >&2; exit 2 ;;
 esac
