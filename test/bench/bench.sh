@@ -140,14 +140,20 @@ EOP
 	done
 }
 
-bench_images() {
-	local busybox=$WORK/busybox.tar
+# A busybox rootfs in $WORK/bb and its tarball $WORK/busybox.tar, made once.
+busybox_tar() {
+	[ -f "$WORK/busybox.tar" ] && return
 	mkdir -p "$WORK/bb/bin" "$WORK/bb/etc"
 	cp /bin/busybox "$WORK/bb/bin/busybox"
 	for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$WORK/bb/bin/$a"; done
 	echo "root:x:0:0:root:/root:/bin/sh" > "$WORK/bb/etc/passwd"
-	tar -C "$WORK/bb" -cf "$busybox" .
-	chmod 644 "$busybox"
+	tar -C "$WORK/bb" -cf "$WORK/busybox.tar" .
+	chmod 644 "$WORK/busybox.tar"
+}
+
+bench_images() {
+	local busybox=$WORK/busybox.tar
+	busybox_tar
 	# 50 distinct images (each tarball differs by one file), as 50 pulled
 	# images would be; identical layers would send podman down a slow path.
 	for i in $(seq 50); do
@@ -166,14 +172,7 @@ bench_images() {
 # A busybox image in both stores (as for bench_images) named localhost/bb.
 busybox_in() {
 	local tool=$1 store=$2
-	if [ ! -f "$WORK/busybox.tar" ]; then
-		mkdir -p "$WORK/bb/bin" "$WORK/bb/etc"
-		cp /bin/busybox "$WORK/bb/bin/busybox"
-		for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$WORK/bb/bin/$a"; done
-		echo "root:x:0:0:root:/root:/bin/sh" > "$WORK/bb/etc/passwd"
-		tar -C "$WORK/bb" -cf "$WORK/busybox.tar" .
-		chmod 644 "$WORK/busybox.tar"
-	fi
+	busybox_tar
 	as_user $tool $(store "$store") import -q "$WORK/busybox.tar" localhost/bb:latest >/dev/null 2>&1
 }
 
@@ -398,14 +397,7 @@ EOP
 # its own conflist of the same network), busybox imported as root.
 bench_rootful() {
 	local runs=${ROOTFUL_RUNS:-20}
-	if [ ! -f "$WORK/busybox.tar" ]; then
-		mkdir -p "$WORK/bb/bin" "$WORK/bb/etc"
-		cp /bin/busybox "$WORK/bb/bin/busybox"
-		for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$WORK/bb/bin/$a"; done
-		echo "root:x:0:0:root:/root:/bin/sh" > "$WORK/bb/etc/passwd"
-		tar -C "$WORK/bb" -cf "$WORK/busybox.tar" .
-		chmod 644 "$WORK/busybox.tar"
-	fi
+	busybox_tar
 	local sb="--root $WORK/r/b/root --runroot $WORK/r/b/run" sp="--root $WORK/r/p/root --runroot $WORK/r/p/run"
 	# podman rootful asks for RLIMIT_NOFILE 1048576 and runc fails where the
 	# hard limits are lower (containers, CI runners): give it limits it can set.
